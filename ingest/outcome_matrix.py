@@ -1,0 +1,493 @@
+"""Appendix 1 layout (``outcome_matrix``): a flattened pivot of department -> root cause -> issue
+type rows, each with five outcome counts and their total.
+
+The hierarchy is recovered from the subtotal arithmetic, never from lists of names: a department
+row's total equals the sum of the root-cause rows under it, and a root-cause row's total the sum of
+its issue-type rows. Because every row total is at least 1, the prefix sums hit each stated
+subtotal at exactly one place, so the block boundaries are unique.
+
+Stated subtotal rows are evidence and never changed. Issue-type rows may be repaired only when
+the arithmetic proves a single candidate: the row's own cells disagree with its total and exactly
+one combination of single-cell fixes (and drops of nameless rows with no total) makes every
+outcome column of the block add up to the stated subtotal. Every repair, drop, rejoined name and
+cleared stray token is recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from ingest.control_totals import explain_by_single_child
+from ingest.errors import (
+    MalformedRowError,
+    TruncatedExtractError,
+    UnknownLayoutError,
+    UnreconcilableBlockError,
+)
+from ingest.records import (
+    OUTCOME_COLUMNS,
+    ControlTotal,
+    OutcomeRow,
+    ParsedExtract,
+    ParseWarning,
+    Repair,
+    Subtotal,
+)
+from ingest.text import squash, strip_tags
+
+HEADER_PREFIX = "department, root cause and issue types"
+MEASURES: tuple[str, ...] = (*OUTCOME_COLUMNS, "total")
+_NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})*$|^\d+$")
+_LONE_LETTER = re.compile(r"^[A-Za-z]$")
+_ONLY_PUNCT = re.compile(r"^[\W_]*$")
+_MAX_REPAIR_COMBINATIONS = 4096
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    raw: str
+    name: str
+    values: list[int]  # five outcomes then total; an empty cell reads as 0
+    has_total: bool
+
+    @property
+    def total(self) -> int:
+        return self.values[5]
+
+    @property
+    def outcome_sum(self) -> int:
+        return sum(self.values[:5])
+
+    def fmt(self) -> str:
+        return "/".join(str(v) for v in self.values)
+
+
+@dataclass(slots=True)
+class _Block:
+    parent: _Row
+    children: list[_Row]
+    noise: list[_Row]
+
+
+def parse_outcome_matrix(lines: list[str], source: str) -> ParsedExtract:
+    result = ParsedExtract(source=source, kind="outcome_matrix")
+    rows = _read_rows(lines, source, result)
+    departments, grand = _recover_hierarchy(rows, source)
+
+    for dept, rc_blocks in departments:
+        for block in rc_blocks:
+            _reconcile_block(block, result)
+    _emit(departments, grand, result)
+    return result
+
+
+# --- reading rows -----------------------------------------------------------------------------
+
+
+def _read_rows(lines: list[str], source: str, result: ParsedExtract) -> list[_Row]:
+    rows: list[_Row] = []
+    seen_header = False
+    last_nonblank = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
+    for idx, raw in enumerate(lines):
+        lineno = idx + 1
+        if not raw.strip():
+            continue
+        fields = raw.split("\t")
+        first = squash(fields[0]).lower()
+        if first.startswith(HEADER_PREFIX):
+            seen_header = True
+            continue
+        if not seen_header:
+            if len(fields) == 1 and result.title is None:
+                result.title = squash(raw)
+            # The "Outcomes" super-header and any preamble before the first header row.
+            continue
+        if len(fields) == 1:
+            if idx == last_nonblank:
+                raise TruncatedExtractError(
+                    source, lineno, f"file ends mid-row: {raw.strip()[:60]!r} has no number cells"
+                )
+            raise MalformedRowError(
+                source, lineno, "expected a name and six tab-separated number cells, found no tab"
+            )
+        rows.append(_read_row(fields, raw, lineno, source, result, idx == last_nonblank))
+    if not seen_header:
+        raise UnknownLayoutError(
+            source,
+            None,
+            "not an outcome_matrix extract: no 'Department, Root Cause and Issue types' header row",
+        )
+    if not rows:
+        raise TruncatedExtractError(source, None, "the table has a header but no rows")
+    return rows
+
+
+def _read_row(
+    fields: list[str], raw: str, lineno: int, source: str, result: ParsedExtract, is_last: bool
+) -> _Row:
+    name = strip_tags(fields[0])
+    cells = fields[1:]
+    while len(cells) > 6 and not cells[-1].strip():
+        cells.pop()
+    if len(cells) != 6:
+        if len(cells) < 6 and is_last:
+            raise TruncatedExtractError(
+                source, lineno, f"file ends mid-row: {len(cells)} of 6 number cells"
+            )
+        raise MalformedRowError(
+            source, lineno, f"expected 6 number cells after the name, found {len(cells)}"
+        )
+    values: list[int] = []
+    has_total = True
+    for pos, cell in enumerate(cells):
+        text = cell.strip()
+        if not text:
+            values.append(0)
+            if pos == 5:
+                has_total = False
+            continue
+        if _NUMBER.match(text):
+            values.append(int(text.replace(",", "")))
+            continue
+        plain = strip_tags(text)
+        if _ONLY_PUNCT.match(plain) or _LONE_LETTER.match(plain):
+            result.repairs.append(
+                Repair(
+                    line=lineno,
+                    kind="stray_token_cleared",
+                    raw_text=raw,
+                    before=text,
+                    after="",
+                    reason=f"stray token in the {MEASURES[pos]} cell (bullet, underscore, markup "
+                    "or a lone letter left by the PDF extraction) read as an empty cell",
+                )
+            )
+            values.append(0)
+            if pos == 5:
+                has_total = False
+            continue
+        if pos == 0 and name and re.search(r"[A-Za-z]{2}|[A-Za-z].*\W", plain):
+            # Line wrapping in the PDF pushed the end of a long name into the first number
+            # column; that cell held the name's tail, so it is read as empty and the row and
+            # block arithmetic below check that reading.
+            joiner = "" if name[-1].isalnum() and plain[0].islower() else " "
+            joined = name + joiner + plain
+            result.repairs.append(
+                Repair(
+                    line=lineno,
+                    kind="name_rejoined",
+                    raw_text=raw,
+                    before=f"{name!r} | {plain!r}",
+                    after=joined,
+                    reason="name split across a tab by line wrapping; its tail sat in the "
+                    "withdrawn column, which is read as empty",
+                )
+            )
+            name = joined
+            values.append(0)
+            continue
+        raise MalformedRowError(
+            source, lineno, f"{MEASURES[pos]} cell {text!r} is not a number or a known stray token"
+        )
+    return _Row(line=lineno, raw=raw, name=name, values=values, has_total=has_total)
+
+
+# --- hierarchy --------------------------------------------------------------------------------
+
+
+def _is_grand_total(row: _Row) -> bool:
+    return row.name.lower().replace(" ", "") == "grandtotal"
+
+
+def _is_noise(row: _Row) -> bool:
+    return not row.name and not row.has_total
+
+
+def _recover_hierarchy(
+    rows: list[_Row], source: str
+) -> tuple[list[tuple[_Row, list[_Block]]], _Row]:
+    departments: list[tuple[_Row, list[_Block]]] = []
+    i, n = 0, len(rows)
+    while True:
+        if i >= n:
+            last = rows[-1].line
+            raise TruncatedExtractError(
+                source, last, "file ends mid-table: no Grand Total row after the last department"
+            )
+        row = rows[i]
+        if _is_grand_total(row):
+            if i != n - 1:
+                raise MalformedRowError(
+                    source, rows[i + 1].line, "rows found after the Grand Total row"
+                )
+            return departments, row
+        _require_parent(row, "department", source)
+        blocks: list[_Block] = []
+        acc, k = 0, i + 1
+        while acc < row.total:
+            rc = _row_at(rows, k, row, "department", acc, source)
+            _require_parent(rc, "root cause", source)
+            block, k = _take_children(rows, k, source)
+            blocks.append(block)
+            acc += rc.total
+        if acc != row.total:
+            raise UnreconcilableBlockError(
+                source,
+                row.line,
+                f"root-cause rows under department {row.name!r} add up to {acc}, more than its "
+                f"stated total {row.total}: no split of the rows reconciles",
+            )
+        departments.append((row, blocks))
+        i = k
+
+
+def _row_at(rows: list[_Row], k: int, parent: _Row, level: str, acc: int, source: str) -> _Row:
+    if k >= len(rows):
+        raise TruncatedExtractError(
+            source,
+            rows[-1].line,
+            f"file ends mid-table inside {level} {parent.name!r} (line {parent.line}): its rows "
+            f"add up to {acc} of the stated {parent.total}",
+        )
+    row = rows[k]
+    if _is_grand_total(row):
+        raise UnreconcilableBlockError(
+            source,
+            parent.line,
+            f"rows under {level} {parent.name!r} add up to {acc} when the Grand Total row "
+            f"(line {row.line}) is reached; its stated total is {parent.total}",
+        )
+    return row
+
+
+def _require_parent(row: _Row, level: str, source: str) -> None:
+    if not row.name:
+        raise UnreconcilableBlockError(
+            source,
+            row.line,
+            f"a {level} row is expected here by the arithmetic, but it has no name",
+        )
+    if not row.has_total:
+        raise MalformedRowError(source, row.line, f"{level} row {row.name!r} has no total cell")
+
+
+def _take_children(rows: list[_Row], k: int, source: str) -> tuple[_Block, int]:
+    parent = rows[k]
+    block = _Block(parent=parent, children=[], noise=[])
+    acc, k = 0, k + 1
+    while acc < parent.total:
+        row = _row_at(rows, k, parent, "root cause", acc, source)
+        k += 1
+        if _is_noise(row):
+            block.noise.append(row)
+            continue
+        if not row.has_total:
+            raise MalformedRowError(source, row.line, f"row {row.name!r} has no total cell")
+        block.children.append(row)
+        acc += row.total
+    if acc != parent.total:
+        raise UnreconcilableBlockError(
+            source,
+            parent.line,
+            f"issue-type rows under root cause {parent.name!r} add up to {acc}, more than its "
+            f"stated total {parent.total}: no split of the rows reconciles",
+        )
+    # A nameless, totalless row right after a block belongs to no subtotal: keep it with the
+    # block so the arithmetic can decide whether to drop it.
+    while k < len(rows) and _is_noise(rows[k]):
+        block.noise.append(rows[k])
+        k += 1
+    return block, k
+
+
+# --- repairs ----------------------------------------------------------------------------------
+
+
+def _column_diffs(parent: _Row, children: list[_Row]) -> list[int]:
+    return [sum(c.values[j] for c in children) - parent.values[j] for j in range(5)]
+
+
+def _single_cell_fixes(row: _Row) -> list[tuple[int, int]]:
+    """(column, new value) pairs that make the row's cells add up to its own total."""
+    excess = row.outcome_sum - row.total
+    return [(j, row.values[j] - excess) for j in range(5) if row.values[j] - excess >= 0]
+
+
+def _reconcile_block(block: _Block, result: ParsedExtract) -> None:
+    parent = block.parent
+    inconsistent = [c for c in block.children if c.outcome_sum != c.total]
+    diffs = _column_diffs(parent, block.children)
+    if not inconsistent and not block.noise and not any(diffs):
+        return
+
+    noise_options = [(False, True) for _ in block.noise]  # keep?, drop
+    fix_options = [_single_cell_fixes(r) for r in inconsistent]
+    combos = 1
+    for opts in (*noise_options, *fix_options):
+        combos *= max(1, len(opts))
+    solutions: list[tuple[tuple[bool, ...], tuple[tuple[int, int], ...]]] = []
+    if combos <= _MAX_REPAIR_COMBINATIONS and all(fix_options):
+        for keeps in itertools.product(*noise_options):
+            for fixes in itertools.product(*fix_options):
+                total_diff = list(diffs)
+                for row, (col, new) in zip(inconsistent, fixes, strict=True):
+                    total_diff[col] += new - row.values[col]
+                for row, keep in zip(block.noise, keeps, strict=True):
+                    if keep:
+                        for j in range(5):
+                            total_diff[j] += row.values[j]
+                if not any(total_diff):
+                    solutions.append((keeps, fixes))
+
+    scope = f"{parent.name} (line {parent.line})"
+    if len(solutions) != 1:
+        what = "no" if not solutions else f"{len(solutions)} different"
+        result.warnings.append(
+            ParseWarning(
+                parent.line,
+                f"root cause {scope}: its rows do not reconcile with the subtotal and {what} "
+                "repair(s) would reconcile them; values left as stated",
+            )
+        )
+        # Nameless rows with no total belong to no subtotal whatever the repair; report them.
+        return
+
+    keeps, fixes = solutions[0]
+    for row, keep in zip(block.noise, keeps, strict=True):
+        if keep:
+            before = row.fmt()
+            row.values[5] = row.outcome_sum
+            row.has_total = True
+            row.name = "(unnamed row)"
+            block.children.append(row)
+            result.repairs.append(
+                Repair(
+                    row.line,
+                    "value_repaired",
+                    row.raw,
+                    before,
+                    row.fmt(),
+                    f"row has no name or total, but the {scope} subtotal only reconciles with "
+                    "its cells included; total set to the sum of its cells",
+                )
+            )
+        else:
+            result.repairs.append(
+                Repair(
+                    row.line,
+                    "row_dropped",
+                    row.raw,
+                    row.fmt(),
+                    "",
+                    f"row has no name and no total, and the arithmetic of root cause {scope} "
+                    "reconciles only without it: it belongs to no subtotal",
+                )
+            )
+    block.children.sort(key=lambda r: r.line)
+    for row, (col, new) in zip(inconsistent, fixes, strict=True):
+        before = row.fmt()
+        old = row.values[col]
+        row.values[col] = new
+        result.repairs.append(
+            Repair(
+                row.line,
+                "value_repaired",
+                row.raw,
+                before,
+                row.fmt(),
+                f"row cells added up to {row.total + old - new} but its total is {row.total}; "
+                f"setting {MEASURES[col]} {old} -> {new} is the only single-cell change that makes "
+                f"both the row and every outcome column of root cause {scope} add up",
+            )
+        )
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _subtotal(row: _Row, level: str, dept: str | None, rc: str | None) -> Subtotal:
+    return Subtotal(row.line, level, dept, rc, *row.values)  # type: ignore[arg-type]
+
+
+def _emit(departments: list[tuple[_Row, list[_Block]]], grand: _Row, result: ParsedExtract) -> None:
+    ordinal = 0
+    all_rows: list[tuple[_Row, str]] = []
+    for dept, blocks in departments:
+        result.subtotals.append(_subtotal(dept, "department", dept.name, None))
+        all_rows.append((dept, f"{dept.name}"))
+        for block in blocks:
+            rc = block.parent
+            result.subtotals.append(_subtotal(rc, "root_cause", dept.name, rc.name))
+            all_rows.append((rc, f"{dept.name} / {rc.name}"))
+            for child in block.children:
+                ordinal += 1
+                if not child.name:
+                    result.warnings.append(
+                        ParseWarning(
+                            child.line, "issue-type row has no name; kept as '(unnamed row)'"
+                        )
+                    )
+                result.outcome_rows.append(
+                    OutcomeRow(
+                        child.line,
+                        dept.name,
+                        rc.name,
+                        child.name or "(unnamed row)",
+                        ordinal,
+                        *child.values,
+                    )
+                )
+                all_rows.append((child, f"{dept.name} / {rc.name} / {child.name}"))
+            for row in block.noise:
+                if not any(r.line == row.line for r in result.repairs if r.kind == "row_dropped"):
+                    result.warnings.append(
+                        ParseWarning(row.line, f"nameless row without a total ignored: {row.raw!r}")
+                    )
+            _compare(result, "root_cause", f"{dept.name} / {rc.name}", rc, block.children)
+        _compare(result, "department", dept.name, dept, [b.parent for b in blocks])
+    result.subtotals.append(_subtotal(grand, "grand_total", None, None))
+    _compare(result, "grand_total", "Grand Total", grand, [d for d, _ in departments])
+    for row, scope in [*all_rows, (grand, "Grand Total")]:
+        ok = row.outcome_sum == row.total
+        result.control_totals.append(
+            ControlTotal(
+                "row",
+                scope,
+                "total",
+                row.line,
+                row.total,
+                row.outcome_sum,
+                "ok" if ok else "failed",
+                None if ok else "the row's outcome cells do not add up to its own total",
+            )
+        )
+
+
+def _compare(result: ParsedExtract, level: str, scope: str, parent: _Row, kids: list[_Row]) -> None:
+    computed = [sum(k.values[j] for k in kids) for j in range(6)]
+    diff = [c - s for c, s in zip(computed, parent.values, strict=True)]
+    explanation = None
+    if any(diff):
+        explanation = explain_by_single_child(
+            diff, [(k.name, k.line, k.values) for k in kids], child_level=_CHILD[level]
+        )
+    for j, measure in enumerate(MEASURES):
+        ok = diff[j] == 0
+        result.control_totals.append(
+            ControlTotal(
+                level,
+                scope,
+                measure,
+                parent.line,
+                parent.values[j],
+                computed[j],
+                "ok" if ok else "failed",
+                None if ok else explanation,
+            )
+        )
+
+
+_CHILD = {"root_cause": "issue type", "department": "root cause", "grand_total": "department"}

@@ -1,0 +1,177 @@
+"""Typed records the parsers produce. Each carries the 1-based source line it came from.
+
+These dataclasses are also the contract for the ``raw.*`` tables: one column per field, plus
+``extract_id``. Keep field names stable; dbt sources and the GX suites use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "withdrawn",
+    "not_upheld",
+    "partly_upheld",
+    "rejected",
+    "upheld",
+)
+"""Outcome columns of Appendix 1, in source order; the sixth column is their ``total``."""
+
+Kind = Literal["root_cause_summary", "outcome_matrix"]
+KINDS: tuple[str, ...] = ("root_cause_summary", "outcome_matrix")
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A directorate heading of Appendix C with its stated total of instances."""
+
+    line: int
+    heading_text: str
+    department: str
+    directorate: str | None
+    stated_instances: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceArea:
+    """One service area of Appendix C (a nested sub-group has a parent_service_area)."""
+
+    line: int
+    section: int
+    department: str
+    directorate: str | None
+    department_inferred: bool
+    service_area: str
+    parent_service_area: str | None
+    instances: int
+    upheld_or_partly_upheld: int | None
+    upheld_basis: str | None
+    """The wording the count was stated with: 'upheld/partly upheld', 'upheld', 'partly upheld'."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """One bullet of a service area's root-cause list: label as written (trimmed) and count."""
+
+    line: int
+    department: str
+    directorate: str | None
+    service_area: str
+    ordinal: int
+    cause_label: str
+    instances: int
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One improvement action (bullet or paragraph) of the Actions column."""
+
+    line: int
+    department: str
+    directorate: str | None
+    department_inferred: bool
+    service_heading: str | None
+    ordinal: int
+    action_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRow:
+    """One issue-type row of Appendix 1 (after any recorded repair)."""
+
+    line: int
+    department: str
+    root_cause: str
+    issue_type: str
+    ordinal: int
+    withdrawn: int
+    not_upheld: int
+    partly_upheld: int
+    rejected: int
+    upheld: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Subtotal:
+    """A stated subtotal row of Appendix 1: department, root cause or the grand total."""
+
+    line: int
+    level: Literal["department", "root_cause", "grand_total"]
+    department: str | None
+    root_cause: str | None
+    withdrawn: int
+    not_upheld: int
+    partly_upheld: int
+    rejected: int
+    upheld: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ControlTotal:
+    """A stated total compared with what its children add up to."""
+
+    level: str
+    scope: str
+    measure: str
+    line: int
+    stated: int
+    computed: int
+    status: Literal["ok", "failed"]
+    explanation: str | None = None
+
+    @property
+    def difference(self) -> int:
+        return self.computed - self.stated
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """A change the parser made to what the source says, with the evidence for it.
+
+    kind: 'value_repaired' (arithmetic proves one cell wrong), 'row_dropped' (noise row that the
+    arithmetic shows belongs nowhere), 'name_rejoined' (a name split across a tab by line
+    wrapping), 'stray_token_cleared' (a bullet, underscore, markup or lone letter in a number cell).
+    """
+
+    line: int
+    kind: str
+    raw_text: str
+    before: str
+    after: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParseWarning:
+    line: int
+    message: str
+
+
+@dataclass(slots=True)
+class ParsedExtract:
+    """Everything one extract yields. Lists are in source order."""
+
+    source: str
+    kind: str
+    title: str | None = None
+    stated_period: str | None = None
+    headings: list[Heading] = field(default_factory=list)
+    service_areas: list[ServiceArea] = field(default_factory=list)
+    causes: list[Cause] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    outcome_rows: list[OutcomeRow] = field(default_factory=list)
+    subtotals: list[Subtotal] = field(default_factory=list)
+    control_totals: list[ControlTotal] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
+
+    @property
+    def failed_totals(self) -> list[ControlTotal]:
+        return [c for c in self.control_totals if c.status == "failed"]
+
+    @property
+    def reconciles(self) -> bool:
+        return not self.failed_totals
