@@ -77,7 +77,7 @@ def parse_outcome_matrix(lines: list[str], source: str) -> ParsedExtract:
     rows = _read_rows(lines, source, result)
     departments, grand = _recover_hierarchy(rows, source)
 
-    for dept, rc_blocks in departments:
+    for _dept, rc_blocks in departments:
         for block in rc_blocks:
             _reconcile_block(block, result)
     _emit(departments, grand, result)

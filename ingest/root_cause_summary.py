@@ -272,10 +272,7 @@ def _action_events(cell: str, lineno: int) -> list[_Event]:
             elif not (_LEAD_IN.search(plain) and len(plain.split()) <= 8):
                 events.append(_Event("action", lineno, plain))
             continue
-        if _BULLETS.search(plain):
-            parts = _BULLETS.split(plain)
-        else:
-            parts = _HYPHEN_BULLET.split(plain)
+        parts = _BULLETS.split(plain) if _BULLETS.search(plain) else _HYPHEN_BULLET.split(plain)
         for part in parts:
             text = squash(part).lstrip(DASHES + " ").strip()
             if re.search(r"\w", text):
