@@ -449,7 +449,8 @@ def _control_totals(
             )
         )
     for area in result.service_areas:
-        scope = f"{area.department} / {area.service_area}"
+        unit = f"{area.department} - {area.directorate}" if area.directorate else area.department
+        scope = f"{unit} / {area.service_area}"
         parts = children[id(area)]
         if parts:
             computed = sum(n for _, _, n in parts)
@@ -472,7 +473,7 @@ def _control_totals(
                 ControlTotal(
                     "service_area_upheld",
                     scope,
-                    "upheld_or_partly_upheld",
+                    "upheld_or_partly_upheld_within_instances",
                     area.line,
                     area.upheld_or_partly_upheld,
                     area.instances,

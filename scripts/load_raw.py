@@ -46,11 +46,25 @@ def main() -> None:
         replace_waivers(
             con,
             [
-                (f"w{i}", "brent_2022_23_outcome_matrix", "grand_total", "Grand Total", m, s, c,
-                 "Grand Total omits Public Health's row", "dev", "2026-11-22")
+                (
+                    f"w{i}",
+                    "brent_2022_23_outcome_matrix",
+                    "grand_total",
+                    "Grand Total",
+                    m,
+                    s,
+                    c,
+                    "Grand Total omits Public Health's row",
+                    "dev",
+                    "2026-11-22",
+                )
                 for i, (m, s, c) in enumerate(
-                    [("not_upheld", 924, 932), ("partly_upheld", 341, 345),
-                     ("upheld", 445, 449), ("total", 1929, 1945)]
+                    [
+                        ("not_upheld", 924, 932),
+                        ("partly_upheld", 341, 345),
+                        ("upheld", 445, 449),
+                        ("total", 1929, 1945),
+                    ]
                 )
             ],
         )
