@@ -167,6 +167,9 @@ class ParsedExtract:
     control_totals: list[ControlTotal] = field(default_factory=list)
     repairs: list[Repair] = field(default_factory=list)
     warnings: list[ParseWarning] = field(default_factory=list)
+    rows_checked: int = 0
+    """Appendix 1 rows whose own total was checked against their cells (failures are in
+    control_totals with level 'row')."""
 
     @property
     def failed_totals(self) -> list[ControlTotal]:

@@ -66,6 +66,9 @@ def build_report(
     by_level: dict[str, Counter[str]] = {}
     for c in parsed.control_totals:
         by_level.setdefault(c.level, Counter())[c.status] += 1
+    if parsed.kind == "outcome_matrix":
+        failed_rows = sum(1 for c in parsed.control_totals if c.level == "row")
+        by_level["row"] = Counter(ok=parsed.rows_checked - failed_rows, failed=failed_rows)
     return {
         "file": parsed.source,
         "kind": parsed.kind,

@@ -115,6 +115,10 @@ def parse_root_cause_summary(
 def _read_structure(
     lines: list[str], source: str, result: ParsedExtract
 ) -> list[tuple[str, object]]:
+    if not any(_is_table_header(ln) for ln in lines):
+        raise UnknownLayoutError(
+            source, None, "not a root_cause_summary extract: no 'Root Cause<TAB>Actions' header"
+        )
     items: list[tuple[str, object]] = []
     section: _Section | None = None
     seen_table = False
@@ -124,7 +128,7 @@ def _read_structure(
         if not raw.strip():
             continue
         cells = raw.split("\t")
-        if [_key(c) for c in cells] == ["root cause", "actions"]:
+        if len(cells) == 2 and _is_table_header(raw):
             section = _Section(line=lineno)
             items.append(("section", section))
             seen_table = True
@@ -173,6 +177,13 @@ def _read_structure(
             why = "file ends mid-table" if is_last else "table has a header but no rows"
             raise cls(source, item.line, f"{why}: 'Root Cause<TAB>Actions' header with no rows")  # type: ignore[attr-defined]
     return items
+
+
+def _is_table_header(line: str) -> bool:
+    cells = line.split("\t")
+    return (
+        len(cells) == 2 and len(line) < 40 and [_key(c) for c in cells] == ["root cause", "actions"]
+    )
 
 
 def _heading(match: re.Match[str], lineno: int) -> Heading:
@@ -245,8 +256,11 @@ def _root_cause_events(cell: str, lineno: int, result: ParsedExtract) -> list[_E
     return events
 
 
+_WORD = re.compile(r"\w")
+
+
 def _leftover(text: str, lineno: int, result: ParsedExtract, where: str) -> None:
-    if re.search(r"\w", text):
+    if text and not text.isspace() and _WORD.search(text):
         result.warnings.append(
             ParseWarning(
                 lineno, f"text in a {where} not understood and not counted: {squash(text)!r}"

@@ -11,7 +11,6 @@ _BOM = b"\xef\xbb\xbf"
 # Control characters other than tab/newline/carriage return/form feed mark a binary file.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
 DASHES = "\u2013\u2014\u2012\u2010\u2011\u2212-"
 
 
@@ -59,7 +58,8 @@ def strip_tags(fragment: str) -> str:
 
 
 def squash(text: str) -> str:
-    return _SPACES.sub(" ", text).strip()
+    # str.split() is several times faster than a regex substitution on this hot path.
+    return " ".join(text.split())
 
 
 def normalise_name(name: str) -> str:

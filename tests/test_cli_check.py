@@ -1,0 +1,110 @@
+"""`complaints check`: report text/JSON and exit codes 0 (holds), 1 (a total fails), 2 (unreadable)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from orchestration.cli import app
+from tests.conftest import APPENDIX_1, APPENDIX_C
+
+runner = CliRunner()
+
+
+def test_appendix_c_reconciles_exit_0() -> None:
+    res = runner.invoke(
+        app,
+        [
+            "check",
+            str(APPENDIX_C),
+            "--kind",
+            "root_cause_summary",
+            "--period",
+            "2019/20",
+            "--council",
+            "Brent",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "heading: 3 ok, 0 failed" in res.output
+    assert (
+        "Community Wellbeing Department - Housing Directorate [instances]: stated 780, computed 780"
+        in res.output
+    )
+    assert "Brent Customer Services [inferred from the Actions column]" in res.output
+    assert "Result: every control total holds" in res.output
+
+
+def test_appendix_1_grand_total_fails_exit_1_with_explanation() -> None:
+    res = runner.invoke(
+        app, ["check", str(APPENDIX_1), "--kind", "outcome_matrix", "--period", "2022/23"]
+    )
+    assert res.exit_code == 1, res.output
+    assert (
+        "FAILED line  539  grand_total          Grand Total [total]: stated 1929, computed 1945, difference +16"
+        in res.output
+    )
+    assert "'Public Health' (line 463)" in res.output
+    assert "line  175 value_repaired: 0/1/0/0/1/1 -> 0/1/0/0/0/1" in res.output
+    assert "line  174 row_dropped: 0/1/0/0/1/0 -> (row dropped)" in res.output
+    assert "Result: 4 control total(s) FAILED" in res.output
+
+
+def test_json_report() -> None:
+    res = runner.invoke(
+        app, ["check", str(APPENDIX_1), "--kind", "outcome_matrix", "--period", "2022/23", "--json"]
+    )
+    assert res.exit_code == 1
+    report = json.loads(res.output)
+    assert report["record_counts"] == {
+        "departments": 15,
+        "root_cause_subtotals": 39,
+        "issue_type_rows": 455,
+        "complaints": 1945,
+    }
+    assert report["failed"] == 4
+    assert {c["measure"] for c in report["control_totals"] if c["status"] == "failed"} == {
+        "not_upheld",
+        "partly_upheld",
+        "upheld",
+        "total",
+    }
+    assert len(report["repairs"]) == 23
+
+
+def test_declared_period_differing_from_title_is_a_warning() -> None:
+    res = runner.invoke(
+        app,
+        ["check", str(APPENDIX_C), "--kind", "root_cause_summary", "--period", "2020/21", "--json"],
+    )
+    report = json.loads(res.output)
+    assert (
+        report["warnings"][0]["message"]
+        == "the extract's title states period 2019/20, but 2020/21 was declared"
+    )
+
+
+def test_unreadable_file_exit_2(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    res = runner.invoke(
+        app, ["check", str(empty), "--kind", "outcome_matrix", "--period", "2022/23"]
+    )
+    assert res.exit_code == 2
+    assert f"{empty}: file is empty" in res.output
+    res = runner.invoke(
+        app,
+        [
+            "check",
+            str(tmp_path / "nope.txt"),
+            "--kind",
+            "outcome_matrix",
+            "--period",
+            "2022/23",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 2
+    assert json.loads(res.output)["code"] == "extract_error"

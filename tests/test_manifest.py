@@ -1,0 +1,98 @@
+"""The landing-folder manifest: every mismatch is an error naming the entry."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingest.errors import ManifestError
+from ingest.manifest import load_manifest
+from tests.conftest import APPENDIX_1, APPENDIX_C, LANDING
+
+
+def test_bundled_manifest() -> None:
+    entries = load_manifest(LANDING)
+    assert [(e.extract_id, e.council, e.period, e.kind) for e in entries] == [
+        ("brent_2019_20_root_causes", "Brent", "2019/20", "root_cause_summary"),
+        ("brent_2022_23_outcome_matrix", "Brent", "2022/23", "outcome_matrix"),
+    ]
+    assert len(entries[1].sha256()) == 64
+
+
+def test_bundled_extracts_are_byte_identical_to_shared() -> None:
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "extracts"
+    if not shared.is_dir():
+        pytest.skip("shared/ not beside this checkout")
+    assert APPENDIX_C.read_bytes() == (shared / "000_9af0acb9fd6c0161.txt").read_bytes()
+    assert APPENDIX_1.read_bytes() == (shared / "003_d35469c6bda7f2f2.txt").read_bytes()
+
+
+def _landing(tmp_path: Path, entries: list[dict], files: dict[str, bytes] | None = None) -> Path:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    for name, data in (files or {"a.txt": b"x"}).items():
+        (folder / name).write_bytes(data)
+    (folder / "manifest.yml").write_text(yaml.safe_dump({"extracts": entries}))
+    return folder
+
+
+GOOD = {"path": "a.txt", "council": "Brent", "period": "2019/20", "kind": "outcome_matrix"}
+
+
+@pytest.mark.parametrize(
+    ("entries", "files", "message"),
+    [
+        ([{**GOOD, "colour": "red"}], None, "unknown key(s) colour"),
+        ([{**GOOD, "path": "missing.txt"}], None, "file missing.txt does not exist"),
+        (
+            [GOOD],
+            {"a.txt": b"x", "b.txt": b"y"},
+            "file b.txt is in the landing folder but no entry lists it",
+        ),
+        ([{**GOOD, "path": "../outside.txt"}], None, "path leaves the landing folder"),
+        ([{**GOOD, "path": "/etc/hostname"}], None, "path leaves the landing folder"),
+        ([{**GOOD, "kind": "pivot"}], None, "unknown kind 'pivot'"),
+        ([{**GOOD, "period": "2019-20"}], None, "malformed period '2019-20'"),
+        ([{**GOOD, "period": "2019/21"}], None, "malformed period '2019/21'"),
+        ([GOOD, {**GOOD, "id": "other"}], None, "file a.txt is already listed by entry 1"),
+        ([{**GOOD, "council": ""}], None, "missing key(s) council"),
+        ([{**GOOD, "id": "Bad Id"}], None, "must be lower-case"),
+    ],
+)
+def test_manifest_errors_name_the_entry(
+    tmp_path: Path, entries: list[dict], files, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "outside.txt").write_text("x")
+    folder = _landing(tmp_path, entries, files)
+    with pytest.raises(ManifestError) as err:
+        load_manifest(folder)
+    assert message in str(err.value)
+    assert str(err.value).startswith(str(folder / "manifest.yml"))
+
+
+def test_missing_manifest_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="no manifest.yml"):
+        load_manifest(tmp_path)
+    (tmp_path / "manifest.yml").write_text("extracts: [\n")
+    with pytest.raises(ManifestError, match="not valid YAML"):
+        load_manifest(tmp_path)
+    (tmp_path / "manifest.yml").write_text("files: []\n")
+    with pytest.raises(ManifestError, match="top-level key 'extracts'"):
+        load_manifest(tmp_path)
+
+
+def test_default_id_and_subfolders(tmp_path: Path) -> None:
+    folder = tmp_path / "landing"
+    (folder / "brent").mkdir(parents=True)
+    shutil.copy(APPENDIX_1, folder / "brent" / "Appendix 1 (2022-23).txt")
+    (folder / "manifest.yml").write_text(
+        yaml.safe_dump(
+            {"extracts": [{**GOOD, "path": "brent/Appendix 1 (2022-23).txt", "period": "2022/23"}]}
+        )
+    )
+    (entry,) = load_manifest(folder)
+    assert entry.extract_id == "appendix_1_2022_23"
+    assert entry.path == "brent/Appendix 1 (2022-23).txt"
