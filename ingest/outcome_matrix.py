@@ -43,6 +43,8 @@ _NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})*$|^\d+$")
 _LONE_LETTER = re.compile(r"^[A-Za-z]$")
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
 _MAX_REPAIR_COMBINATIONS = 4096
+_SMALL_INT = {str(i): i for i in range(10000)} | {"": 0}
+_CLEAN_ROW = re.compile(r"^([^\t<&]*)((?:\t\d*){5}\t\d+)\t*$")
 
 
 @dataclass(slots=True)
@@ -52,6 +54,7 @@ class _Row:
     name: str
     values: list[int]  # five outcomes then total; an empty cell reads as 0
     has_total: bool
+    is_grand: bool = False
 
     @property
     def total(self) -> int:
@@ -97,9 +100,22 @@ def _read_rows(lines: list[str], source: str, result: ParsedExtract) -> list[_Ro
     rows: list[_Row] = []
     seen_header = False
     last_nonblank = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
+    clean_row = _CLEAN_ROW.match
     for idx, raw in enumerate(lines):
+        if seen_header:
+            clean = clean_row(raw)
+            if clean:  # the common case: plain name, six number-or-empty cells
+                cells = clean.group(2)[1:].split("\t")
+                try:
+                    values = list(map(_SMALL_INT.__getitem__, cells))
+                except KeyError:
+                    values = [int(v) if v else 0 for v in cells]
+                name = " ".join(clean.group(1).split())
+                grand = name[:1] in "Gg" and _is_grand_name(name)
+                rows.append(_Row(idx + 1, raw, name, values, True, grand))
+                continue
         lineno = idx + 1
-        if not raw.strip():
+        if not raw or raw.isspace():
             continue
         fields = raw.split("\t")
         first = squash(fields[0]).lower()
@@ -131,16 +147,9 @@ def _read_rows(lines: list[str], source: str, result: ParsedExtract) -> list[_Ro
     return rows
 
 
-_CLEAN_ROW = re.compile(r"^([^\t<&]*)((?:\t\d*){5}\t\d+)\t*$")
-
-
 def _read_row(
     fields: list[str], raw: str, lineno: int, source: str, result: ParsedExtract, is_last: bool
 ) -> _Row:
-    clean = _CLEAN_ROW.match(raw)
-    if clean:  # the common case: plain name, six number-or-empty cells
-        values = [int(v) if v else 0 for v in clean.group(2)[1:].split("\t")]
-        return _Row(lineno, raw, " ".join(clean.group(1).split()), values, True)
     name = strip_tags(fields[0])
     cells = fields[1:]
     while len(cells) > 6 and not cells[-1].strip():
@@ -205,14 +214,18 @@ def _read_row(
         raise MalformedRowError(
             source, lineno, f"{MEASURES[pos]} cell {text!r} is not a number or a known stray token"
         )
-    return _Row(line=lineno, raw=raw, name=name, values=values, has_total=has_total)
+    return _Row(lineno, raw, name, values, has_total, _is_grand_name(name))
 
 
 # --- hierarchy --------------------------------------------------------------------------------
 
 
+def _is_grand_name(name: str) -> bool:
+    return name.lower().replace(" ", "") == "grandtotal"
+
+
 def _is_grand_total(row: _Row) -> bool:
-    return row.name.lower().replace(" ", "") == "grandtotal"
+    return row.is_grand
 
 
 def _is_noise(row: _Row) -> bool:
@@ -290,17 +303,20 @@ def _require_parent(row: _Row, level: str, source: str) -> None:
 def _take_children(rows: list[_Row], k: int, source: str) -> tuple[_Block, int]:
     parent = rows[k]
     block = _Block(parent=parent, children=[], noise=[])
-    acc, k = 0, k + 1
-    while acc < parent.total:
-        row = _row_at(rows, k, parent, "root cause", acc, source)
+    children, noise = block.children, block.noise
+    acc, k, n, target = 0, k + 1, len(rows), parent.values[5]
+    while acc < target:
+        if k >= n or rows[k].is_grand:
+            _row_at(rows, k, parent, "root cause", acc, source)  # raises the right error
+        row = rows[k]
         k += 1
-        if _is_noise(row):
-            block.noise.append(row)
-            continue
         if not row.has_total:
+            if not row.name:
+                noise.append(row)
+                continue
             raise MalformedRowError(source, row.line, f"row {row.name!r} has no total cell")
-        block.children.append(row)
-        acc += row.total
+        children.append(row)
+        acc += row.values[5]
     if acc != parent.total:
         raise UnreconcilableBlockError(
             source,
@@ -319,8 +335,15 @@ def _take_children(rows: list[_Row], k: int, source: str) -> tuple[_Block, int]:
 # --- repairs ----------------------------------------------------------------------------------
 
 
+def _column_sums(rows: list[_Row]) -> list[int]:
+    if not rows:
+        return [0] * 6
+    return [sum(col) for col in zip(*(r.values for r in rows), strict=True)]
+
+
 def _column_diffs(parent: _Row, children: list[_Row]) -> list[int]:
-    return [sum(c.values[j] for c in children) - parent.values[j] for j in range(5)]
+    sums = _column_sums(children)
+    return [sums[j] - parent.values[j] for j in range(5)]
 
 
 def _single_cell_fixes(row: _Row) -> list[tuple[int, int]]:
@@ -427,65 +450,78 @@ def _subtotal(row: _Row, level: str, dept: str | None, rc: str | None) -> Subtot
 
 def _emit(departments: list[tuple[_Row, list[_Block]]], grand: _Row, result: ParsedExtract) -> None:
     ordinal = 0
-    all_rows: list[tuple[_Row, str]] = []
+    append = result.outcome_rows.append
+    # Every row's own total is checked; only a failing one becomes a control-total record (the
+    # number checked is kept), so the report stays readable and the parser fast.
+    to_check: list[tuple[_Row, str]] = [(grand, "Grand Total")]
     for dept, blocks in departments:
-        result.subtotals.append(_subtotal(dept, "department", dept.name, None))
-        all_rows.append((dept, f"{dept.name}"))
+        dname = dept.name
+        result.subtotals.append(_subtotal(dept, "department", dname, None))
+        to_check.append((dept, dname))
         for block in blocks:
             rc = block.parent
-            result.subtotals.append(_subtotal(rc, "root_cause", dept.name, rc.name))
-            all_rows.append((rc, f"{dept.name} / {rc.name}"))
+            rcname = rc.name
+            result.subtotals.append(_subtotal(rc, "root_cause", dname, rcname))
+            to_check.append((rc, f"{dname} / {rcname}"))
             for child in block.children:
                 ordinal += 1
+                v = child.values
                 if not child.name:
                     result.warnings.append(
                         ParseWarning(
                             child.line, "issue-type row has no name; kept as '(unnamed row)'"
                         )
                     )
-                result.outcome_rows.append(
+                append(
                     OutcomeRow(
                         child.line,
-                        dept.name,
-                        rc.name,
+                        dname,
+                        rcname,
                         child.name or "(unnamed row)",
                         ordinal,
-                        *child.values,
+                        v[0],
+                        v[1],
+                        v[2],
+                        v[3],
+                        v[4],
+                        v[5],
                     )
                 )
-                all_rows.append((child, f"{dept.name} / {rc.name} / {child.name}"))
+                result.rows_checked += 1
+                if v[0] + v[1] + v[2] + v[3] + v[4] != v[5]:
+                    result.control_totals.append(
+                        _row_failure(child, f"{dname} / {rcname} / {child.name}")
+                    )
             for row in block.noise:
                 if not any(r.line == row.line for r in result.repairs if r.kind == "row_dropped"):
                     result.warnings.append(
                         ParseWarning(row.line, f"nameless row without a total ignored: {row.raw!r}")
                     )
-            _compare(result, "root_cause", f"{dept.name} / {rc.name}", rc, block.children)
-        _compare(result, "department", dept.name, dept, [b.parent for b in blocks])
+            _compare(result, "root_cause", f"{dname} / {rcname}", rc, block.children)
+        _compare(result, "department", dname, dept, [b.parent for b in blocks])
     result.subtotals.append(_subtotal(grand, "grand_total", None, None))
     _compare(result, "grand_total", "Grand Total", grand, [d for d, _ in departments])
-    # A row's own total is checked for every row; only a failing one becomes a record (the
-    # count of rows checked is kept), so the report stays readable and the parser fast.
-    for row, scope in [*all_rows, (grand, "Grand Total")]:
+    for row, scope in to_check:
         result.rows_checked += 1
-        ok = row.outcome_sum == row.total
-        if ok:
-            continue
-        result.control_totals.append(
-            ControlTotal(
-                "row",
-                scope,
-                "total",
-                row.line,
-                row.total,
-                row.outcome_sum,
-                "ok" if ok else "failed",
-                None if ok else "the row's outcome cells do not add up to its own total",
-            )
-        )
+        if row.outcome_sum != row.total:
+            result.control_totals.append(_row_failure(row, scope))
+
+
+def _row_failure(row: _Row, scope: str) -> ControlTotal:
+    return ControlTotal(
+        "row",
+        scope,
+        "total",
+        row.line,
+        row.total,
+        row.outcome_sum,
+        "failed",
+        "the row's outcome cells do not add up to its own total",
+    )
 
 
 def _compare(result: ParsedExtract, level: str, scope: str, parent: _Row, kids: list[_Row]) -> None:
-    computed = [sum(k.values[j] for k in kids) for j in range(6)]
+    computed = _column_sums(kids)
     diff = [c - s for c, s in zip(computed, parent.values, strict=True)]
     explanation = None
     if any(diff):

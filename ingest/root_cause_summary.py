@@ -48,6 +48,7 @@ _SERVICE_AREA = re.compile(
 _CAUSE = re.compile(rf"\s*(?P<label>[^{_D}\s].*?)\s*[{_D}]\s*(?P<n>\d[\d,]*)(?=\s|$)")
 _BULLETS = re.compile(r"[\u2022\u25aa\u25cf\u00b7\u25e6]")
 _HYPHEN_BULLET = re.compile(r"(?:^|\s)-\s+")
+_ITALIC = re.compile(r"<i>", re.I)
 _LEAD_IN = re.compile(r"improvements include|following measures", re.I)
 
 
@@ -222,7 +223,7 @@ def _root_cause_events(cell: str, lineno: int, result: ParsedExtract) -> list[_E
         if not plain:
             continue
         if kind == "p":
-            nested = bool(re.search(r"<i>", body, re.I))
+            nested = bool(_ITALIC.search(body))
             end = 0
             for m in _SERVICE_AREA.finditer(plain):
                 name = squash(m.group("name")).strip(DASHES + " ")
@@ -269,7 +270,7 @@ def _leftover(text: str, lineno: int, result: ParsedExtract, where: str) -> None
 
 
 def _is_service_heading(body: str, plain: str) -> bool:
-    if re.search(r"<i>", body, re.I) or _LEAD_IN.search(plain):
+    if _ITALIC.search(body) or _LEAD_IN.search(plain):
         return False
     return not re.search(r"[.:;!?]$", plain) and len(plain.split()) <= 14
 

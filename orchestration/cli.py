@@ -54,6 +54,67 @@ def check(
     raise typer.Exit(0 if report["reconciles"] else 1)
 
 
+@app.command()
+def run(
+    landing: Path | None = typer.Option(None, "--landing", help="Landing folder (default data/landing)."),
+    warehouse: Path | None = typer.Option(None, "--warehouse", help="Warehouse folder (default warehouse/)."),
+) -> None:
+    """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
+    from orchestration.runner import configure_environment, run_pipeline
+
+    configure_environment(str(landing) if landing else None, str(warehouse) if warehouse else None)
+    s = run_pipeline()
+    if s.error:
+        typer.echo(f"error: {s.error}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'}")
+    typer.echo(f"extracts ({len(s.extracts)}): {', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}")
+    typer.echo(f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, {len(s.checks_warned)} warned")
+    for name in s.checks_failed:
+        typer.echo(f"  FAILED check {name}")
+    for name in s.checks_warned:
+        typer.echo(f"  warning {name}")
+    for step in s.failed_steps:
+        typer.echo(f"  FAILED step {step}")
+    for table, n in s.rows_per_mart.items():
+        typer.echo(f"  {table}: {n} rows")
+    state = "updated" if s.published_updated else "UNCHANGED (previous publication kept)"
+    typer.echo(f"published file: {s.published} [{state}]")
+    raise typer.Exit(0 if s.success and not s.checks_failed else 1)
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="A read-only SQL query."),
+    warehouse: Path | None = typer.Option(None, "--warehouse", help="Warehouse folder (default warehouse/)."),
+    limit: int = typer.Option(200, "--limit", help="Rows to print at most."),
+) -> None:
+    """Run a read-only query on the published marts database and print a table."""
+    import duckdb
+    from rich.console import Console
+    from rich.table import Table
+
+    from orchestration.warehouse import PUBLISHED_DB_NAME, warehouse_dir
+
+    path = warehouse_dir(warehouse) / PUBLISHED_DB_NAME
+    if not path.exists():
+        typer.echo(f"error: {path} does not exist yet: run `complaints run` first", err=True)
+        raise typer.Exit(2)
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            cur = con.execute(query)
+            names = [d[0] for d in cur.description or []]
+            rows = cur.fetchmany(limit)
+    except duckdb.Error as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    table = Table(*names, show_lines=False)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(width=200).print(table)
+    typer.echo(f"{len(rows)} row(s)")
+
+
 def main() -> None:  # pragma: no cover
     app(prog_name="complaints")
 

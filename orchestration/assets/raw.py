@@ -1,0 +1,154 @@
+"""Ingest assets: each extract partition -> its rows in the raw tables of the build database."""
+
+from __future__ import annotations
+
+import hashlib
+
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+
+from ingest.api import parse_extract
+from ingest.errors import ExtractError
+from ingest.manifest import load_manifest
+from ingest.raw_tables import RAW_TABLES, ExtractMeta
+from orchestration.partitions import extracts_partitions
+from orchestration.resources import WarehouseResource
+from orchestration.warehouse import (
+    remove_extracts,
+    replace_extracts,
+    replace_waivers,
+)
+
+RAW_EXTRACTS_KEY = "raw_extracts"
+
+
+@asset(
+    name=RAW_EXTRACTS_KEY,
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    partitions_def=extracts_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    description=(
+        "Each landing-folder extract parsed by `ingest/` (hierarchy recovered, artifacts repaired "
+        "by control-total arithmetic, provenance kept) and written to the raw.* tables of the build "
+        "database. One dynamic partition per extract; a run replaces exactly its partitions' rows "
+        "in one transaction, so re-running is idempotent."
+    ),
+    pool="build_db_writer",
+)
+def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    keys = list(context.partition_keys)
+    try:
+        entries = {e.extract_id: e for e in load_manifest(warehouse.landing)}
+    except ExtractError as exc:
+        raise Failure(description=str(exc)) from None
+    missing = [k for k in keys if k not in entries]
+    if missing:
+        raise Failure(
+            description=f"partition(s) {', '.join(missing)} are not in the manifest of "
+            f"{warehouse.landing}; remove them or restore their entries"
+        )
+    parsed = []
+    per_extract: list[str] = []
+    for key in keys:
+        entry = entries[key]
+        data = entry.read_bytes()
+        try:
+            result = parse_extract(data, entry.kind, str(entry.absolute_path))
+        except ExtractError as exc:
+            raise Failure(
+                description=f"extract {key}: {exc}",
+                metadata={"file": entry.path, "line": exc.line or 0, "reason": exc.reason},
+            ) from None
+        meta = ExtractMeta(
+            key,
+            entry.council,
+            entry.period,
+            entry.kind,
+            entry.path,
+            hashlib.sha256(data).hexdigest(),
+            entry.source_url,
+        )
+        parsed.append((meta, result))
+        failed = len(result.failed_totals)
+        per_extract.append(
+            f"| {key} | {entry.kind} | {entry.period} | {len(result.repairs)} | "
+            f"{len(result.warnings)} | {failed} |"
+        )
+    with warehouse.connect() as con:
+        counts = replace_extracts(con, parsed)
+    schema = TableSchema(
+        columns=[
+            TableColumn(f"{table}.{name}", sql_type)
+            for table, columns in RAW_TABLES.items()
+            for name, sql_type in columns
+        ]
+    )
+    table = (
+        "| extract | kind | period | repairs | warnings | failed control totals |\n"
+        "|---|---|---|---|---|---|\n" + "\n".join(per_extract)
+    )
+    return MaterializeResult(
+        metadata={
+            "extracts": len(keys),
+            "dagster/row_count": sum(counts.values()),
+            "rows_per_table": MetadataValue.json(counts),
+            "dagster/column_schema": schema,
+            "parsed": MetadataValue.md(table if len(per_extract) <= 50 else f"{len(keys)} extracts"),
+        }
+    )
+
+
+@asset(
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    description=(
+        "The manifest's set of extracts: rows of extracts no longer listed in the landing "
+        "folder's manifest.yml are removed from every raw table."
+    ),
+    pool="build_db_writer",
+)
+def extract_registry(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    try:
+        listed = {e.extract_id for e in load_manifest(warehouse.landing)}
+    except ExtractError as exc:
+        raise Failure(description=str(exc)) from None
+    with warehouse.connect() as con:
+        from orchestration.warehouse import ensure_raw_schema
+
+        ensure_raw_schema(con)
+        held = {r[0] for r in con.execute("select extract_id from raw.extracts").fetchall()}
+        stale = sorted(held - listed)
+        remove_extracts(con, stale)
+    if stale:
+        context.log.info(f"removed rows of extracts no longer in the manifest: {stale}")
+    return MaterializeResult(
+        metadata={"listed": len(listed), "removed": MetadataValue.json(stale)}
+    )
+
+
+@asset(
+    group_name="ingest",
+    kinds={"yaml", "duckdb"},
+    description=(
+        "Reviewed waivers (expectations/waivers.yml) loaded into raw.waivers. A waiver applies "
+        "only when extract, check, scope, measure, stated and computed values all match exactly."
+    ),
+    pool="build_db_writer",
+)
+def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult:
+    from expectations.waivers import load_waivers
+
+    waivers = load_waivers()
+    rows = [w.as_row() for w in waivers]
+    with warehouse.connect() as con:
+        replace_waivers(con, rows)
+    return MaterializeResult(metadata={"waivers": len(rows)})

@@ -1,0 +1,49 @@
+"""The dbt project, prepared (``dbt parse``) explicitly rather than at import time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from orchestration.warehouse import BUILD_DB_NAME, PROJECT_ROOT, warehouse_dir
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@cache
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()  # only under `dagster dev`
+    return project
+
+
+def manifest_path() -> Path:
+    return DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def prepare_dbt(force: bool = False) -> Path:
+    """Run `dbt parse` when the manifest is missing or older than any project file."""
+    manifest = manifest_path()
+    if not force and manifest.exists():
+        newest = max(
+            p.stat().st_mtime
+            for p in DBT_PROJECT_DIR.rglob("*")
+            if p.is_file() and "target" not in p.parts and "logs" not in p.parts
+        )
+        if newest <= manifest.stat().st_mtime:
+            return manifest
+    env = {**os.environ}
+    env.setdefault("COMPLAINTS_BUILD_DB", str(warehouse_dir() / BUILD_DB_NAME))
+    dbt = Path(sys.executable).parent / "dbt"
+    subprocess.run(
+        [str(dbt) if dbt.exists() else "dbt", "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        check=True,
+    )
+    return manifest
