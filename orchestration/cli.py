@@ -56,8 +56,12 @@ def check(
 
 @app.command()
 def run(
-    landing: Path | None = typer.Option(None, "--landing", help="Landing folder (default data/landing)."),
-    warehouse: Path | None = typer.Option(None, "--warehouse", help="Warehouse folder (default warehouse/)."),
+    landing: Path | None = typer.Option(
+        None, "--landing", help="Landing folder (default data/landing)."
+    ),
+    warehouse: Path | None = typer.Option(
+        None, "--warehouse", help="Warehouse folder (default warehouse/)."
+    ),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
     from orchestration.runner import configure_environment, run_pipeline
@@ -68,8 +72,12 @@ def run(
         typer.echo(f"error: {s.error}", err=True)
         raise typer.Exit(2)
     typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'}")
-    typer.echo(f"extracts ({len(s.extracts)}): {', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}")
-    typer.echo(f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, {len(s.checks_warned)} warned")
+    typer.echo(
+        f"extracts ({len(s.extracts)}): {', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}"
+    )
+    typer.echo(
+        f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, {len(s.checks_warned)} warned"
+    )
     for name in s.checks_failed:
         typer.echo(f"  FAILED check {name}")
     for name in s.checks_warned:
@@ -86,7 +94,9 @@ def run(
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="A read-only SQL query."),
-    warehouse: Path | None = typer.Option(None, "--warehouse", help="Warehouse folder (default warehouse/)."),
+    warehouse: Path | None = typer.Option(
+        None, "--warehouse", help="Warehouse folder (default warehouse/)."
+    ),
     limit: int = typer.Option(200, "--limit", help="Rows to print at most."),
 ) -> None:
     """Run a read-only query on the published marts database and print a table."""

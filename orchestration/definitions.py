@@ -12,7 +12,13 @@ from orchestration.schedules import weekly_full_refresh
 from orchestration.sensors import landing_folder_sensor
 
 defs = Definitions(
-    assets=[raw_extracts, extract_registry, reviewed_waivers, complaints_dbt_models, published_marts],
+    assets=[
+        raw_extracts,
+        extract_registry,
+        reviewed_waivers,
+        complaints_dbt_models,
+        published_marts,
+    ],
     asset_checks=gate_checks(),
     jobs=[refresh_job, rebuild_job],
     schedules=[weekly_full_refresh],

@@ -41,7 +41,13 @@ def prepare_dbt(force: bool = False) -> Path:
     env.setdefault("COMPLAINTS_BUILD_DB", str(warehouse_dir() / BUILD_DB_NAME))
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(
-        [str(dbt) if dbt.exists() else "dbt", "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [
+            str(dbt) if dbt.exists() else "dbt",
+            "parse",
+            "--quiet",
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
         cwd=DBT_PROJECT_DIR,
         env=env,
         check=True,

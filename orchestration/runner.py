@@ -87,7 +87,9 @@ def run_pipeline(instance=None) -> RunSummary:  # type: ignore[no-untyped-def]
     summary = RunSummary(result.success, result.run_id, list(keys), published=published)
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            summary.failed_steps.append(f"{event.step_key}: {event.event_specific_data.error.message.strip()}")
+            summary.failed_steps.append(
+                f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+            )
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             ev = event.event_specific_data
             name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
@@ -106,5 +108,7 @@ def run_pipeline(instance=None) -> RunSummary:  # type: ignore[no-untyped-def]
             for (table,) in con.execute(
                 "select table_name from duckdb_tables() where table_name like 'mart_%' order by 1"
             ).fetchall():
-                summary.rows_per_mart[table] = con.execute(f'select count(*) from "{table}"').fetchone()[0]
+                summary.rows_per_mart[table] = con.execute(
+                    f'select count(*) from "{table}"'
+                ).fetchone()[0]
     return summary

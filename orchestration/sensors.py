@@ -59,7 +59,9 @@ def landing_folder_sensor(context: SensorEvaluationContext) -> SensorResult | Sk
     if not (new or changed or removed):
         return SkipReason("no new, changed or removed extracts")
     runs = [
-        RunRequest(run_key=f"{key}:{fingerprints[key]}", partition_key=key, job_name=refresh_job.name)
+        RunRequest(
+            run_key=f"{key}:{fingerprints[key]}", partition_key=key, job_name=refresh_job.name
+        )
         for key in [*new, *changed]
     ]
     if removed:

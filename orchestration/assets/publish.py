@@ -72,9 +72,7 @@ def publish_deps() -> list[AssetKey]:
     from orchestration.assets.dbt import complaints_dbt_models
 
     return [
-        key
-        for key in complaints_dbt_models.keys
-        if key.path[-1].startswith(PUBLISHED_PREFIXES)
+        key for key in complaints_dbt_models.keys if key.path[-1].startswith(PUBLISHED_PREFIXES)
     ]
 
 
@@ -88,7 +86,9 @@ def publish_deps() -> list[AssetKey]:
         "when every blocking check upstream passed, so a failed run leaves the last good marts."
     ),
 )
-def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def published_marts(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
     counts = publish(warehouse.build_db, warehouse.published_db)
     context.log.info(f"published {len(counts)} tables to {warehouse.published_db}")
     return MaterializeResult(

@@ -102,7 +102,9 @@ def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -
             "dagster/row_count": sum(counts.values()),
             "rows_per_table": MetadataValue.json(counts),
             "dagster/column_schema": schema,
-            "parsed": MetadataValue.md(table if len(per_extract) <= 50 else f"{len(keys)} extracts"),
+            "parsed": MetadataValue.md(
+                table if len(per_extract) <= 50 else f"{len(keys)} extracts"
+            ),
         }
     )
 
@@ -116,7 +118,9 @@ def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -
     ),
     pool="build_db_writer",
 )
-def extract_registry(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def extract_registry(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
     try:
         listed = {e.extract_id for e in load_manifest(warehouse.landing)}
     except ExtractError as exc:
@@ -130,9 +134,7 @@ def extract_registry(context: AssetExecutionContext, warehouse: WarehouseResourc
         remove_extracts(con, stale)
     if stale:
         context.log.info(f"removed rows of extracts no longer in the manifest: {stale}")
-    return MaterializeResult(
-        metadata={"listed": len(listed), "removed": MetadataValue.json(stale)}
-    )
+    return MaterializeResult(metadata={"listed": len(listed), "removed": MetadataValue.json(stale)})
 
 
 @asset(
