@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: one `dbt build` per run; dbt tests become asset checks."""
 
-from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping

@@ -1,6 +1,5 @@
 """Ingest assets: each extract partition -> its rows in the raw tables of the build database."""
 
-from __future__ import annotations
 
 import hashlib
 
