@@ -2,13 +2,10 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from orchestration.partitions import extracts_partitions
-
 # Everything: raw partitions, registry, waivers, dbt models and checks, publication.
 refresh_job = define_asset_job(
     "refresh_warehouse",
     selection=AssetSelection.all(),
-    partitions_def=extracts_partitions,
     description="Parse the selected extract partitions, rebuild the dbt models, check, publish.",
 )
 
