@@ -30,7 +30,9 @@ def test_generated_extracts_pass_check_and_exercise_the_artifacts(tmp_path: Path
             assert parsed.stated_period == entry.period
     assert {"stray_token_cleared", "name_rejoined", "value_repaired"} <= set(repairs)
     first = tmp_path / entries[1]["path"]
-    res = CliRunner().invoke(app, ["check", str(first), "--kind", "outcome_matrix", "--period", entries[1]["period"]])
+    res = CliRunner().invoke(
+        app, ["check", str(first), "--kind", "outcome_matrix", "--period", entries[1]["period"]]
+    )
     assert res.exit_code == 0, res.output
 
 

@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: one `dbt build` per run; dbt tests become asset checks."""
 
-
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any

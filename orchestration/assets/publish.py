@@ -1,7 +1,6 @@
 """Write-audit-publish: copy dims, facts and marts into a new file, then os.replace it over the
 published database. A reader holding the old file keeps its snapshot until it reconnects."""
 
-
 import os
 import uuid
 from pathlib import Path

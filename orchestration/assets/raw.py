@@ -1,6 +1,5 @@
 """Ingest assets: each extract partition -> its rows in the raw tables of the build database."""
 
-
 import hashlib
 
 from dagster import (
