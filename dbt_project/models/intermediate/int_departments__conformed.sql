@@ -1,0 +1,118 @@
+-- One row per council x department x directorate (names compared after dash/space normalisation),
+-- from every raw table that names a department. Council is part of the key, so the same
+-- department name in two councils never merges.
+with extracts as (
+    select * from {{ ref('stg_raw__extracts') }}
+),
+
+service_areas as (
+    select * from {{ ref('stg_raw__service_areas') }}
+),
+
+headings as (
+    select * from {{ ref('stg_raw__headings') }}
+),
+
+actions as (
+    select * from {{ ref('stg_raw__actions') }}
+),
+
+outcome_rows as (
+    select * from {{ ref('stg_raw__outcome_rows') }}
+),
+
+subtotals as (
+    select * from {{ ref('stg_raw__subtotals') }}
+),
+
+families as (
+    select * from {{ ref('department_families') }}
+),
+
+mentions as (
+    select extract_id, department, directorate, department_inferred from service_areas
+    union all
+    select extract_id, department, directorate, false from headings
+    union all
+    select extract_id, department, directorate, department_inferred from actions
+    union all
+    select extract_id, department, null, false from outcome_rows
+    union all
+    select extract_id, department, null, false from subtotals where department is not null
+),
+
+normalised as (
+    select
+        extracts.council,
+        extracts.period,
+        mentions.extract_id,
+        mentions.department,
+        {{ normalise_name('mentions.department') }} as department_normalised,
+        mentions.directorate,
+        {{ normalise_name('mentions.directorate') }} as directorate_normalised,
+        mentions.department_inferred
+    from mentions
+    inner join extracts on mentions.extract_id = extracts.extract_id
+),
+
+departments as (
+    select
+        council,
+        department_normalised,
+        directorate_normalised,
+        min(department) as department,
+        min(directorate) as directorate,
+        bool_or(department_inferred) as department_inferred,
+        min(period) as first_period,
+        max(period) as last_period,
+        count(distinct extract_id) as extract_count
+    from normalised
+    group by council, department_normalised, directorate_normalised
+),
+
+-- Directorate beats department; a council-specific seed row beats a generic one.
+family_candidates as (
+    select
+        departments.council,
+        departments.department_normalised,
+        departments.directorate_normalised,
+        families.service_family,
+        (case when lower(departments.directorate_normalised) = families.name_normalised then 0 else 2 end)
+        + (case when families.council is not null then 0 else 1 end) as priority
+    from departments
+    inner join families
+        on families.name_normalised in (
+            lower(departments.directorate_normalised), lower(departments.department_normalised)
+        )
+        and (families.council is null or families.council = departments.council)
+),
+
+best_family as (
+    select * from family_candidates
+    qualify row_number() over (
+        partition by council, department_normalised, directorate_normalised
+        order by priority, service_family
+    ) = 1
+),
+
+final as (
+    select
+        {{ surrogate_key(['departments.council', 'departments.department_normalised', 'departments.directorate_normalised']) }} as department_key,
+        departments.council,
+        departments.department,
+        departments.department_normalised,
+        departments.directorate,
+        departments.directorate_normalised,
+        departments.department_inferred,
+        coalesce(best_family.service_family, 'unmapped') as service_family,
+        departments.first_period,
+        departments.last_period,
+        departments.extract_count
+    from departments
+    left join best_family
+        on departments.council = best_family.council
+        and departments.department_normalised = best_family.department_normalised
+        and departments.directorate_normalised is not distinct from best_family.directorate_normalised
+)
+
+select * from final

@@ -1,0 +1,23 @@
+-- Reviewed waivers grouped on their exact match key (extract_id, level, scope, measure, stated,
+-- computed), so applying them never duplicates a control total.
+with waivers as (
+    select * from {{ ref('stg_raw__waivers') }}
+),
+
+final as (
+    select
+        extract_id,
+        level,
+        scope,
+        measure,
+        stated,
+        computed,
+        string_agg(waiver_id, ', ' order by waiver_id) as waiver_ids,
+        string_agg(distinct reason, '; ') as waiver_reason,
+        string_agg(distinct reviewed_by, ', ') as waiver_reviewed_by,
+        max(reviewed_on) as waiver_reviewed_on
+    from waivers
+    group by extract_id, level, scope, measure, stated, computed
+)
+
+select * from final

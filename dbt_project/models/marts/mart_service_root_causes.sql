@@ -1,0 +1,43 @@
+with instances as (
+    select * from {{ ref('fct_complaint_instances') }}
+),
+
+by_cause as (
+    select
+        period,
+        council,
+        department,
+        directorate,
+        service_area,
+        parent_service_area,
+        cause_label,
+        root_cause_category,
+        is_cause_stated,
+        extract_id,
+        min(source_line) as source_line,
+        cast(sum(instances) as bigint) as instances
+    from instances
+    group by all
+),
+
+final as (
+    select
+        period,
+        council,
+        department,
+        directorate,
+        service_area,
+        parent_service_area,
+        cause_label,
+        root_cause_category,
+        is_cause_stated,
+        instances,
+        cast(sum(instances) over service_rows as bigint) as service_instances,
+        {{ safe_divide('instances', 'sum(instances) over service_rows') }} as share_of_service,
+        extract_id,
+        source_line
+    from by_cause
+    window service_rows as (partition by extract_id, department, directorate, service_area)
+)
+
+select * from final
