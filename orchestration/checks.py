@@ -1,9 +1,129 @@
-"""Quality-gate asset checks (Great Expectations suites) guarding publication."""
+"""The quality gate: each Great Expectations suite as a blocking Dagster asset check.
 
-from __future__ import annotations
+`published_marts` depends on every guarded model, so a failed blocking check stops publication
+and the analysts keep the last good file. GX is imported inside the check functions only.
+"""
 
-from dagster import AssetChecksDefinition
+from pathlib import Path
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetChecksDefinition,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
+
+from expectations.suites import SUITES, Suite
+from orchestration.resources import WarehouseResource
+
+GATED_TABLES: tuple[str, ...] = tuple(s.table for s in SUITES.values())
+
+
+def _result_metadata(result: object, docs: Path | None) -> dict[str, object]:
+    from expectations.runner import SuiteResult, markdown_table
+
+    assert isinstance(result, SuiteResult)
+    import pandas as pd
+
+    expectations = pd.DataFrame(
+        [
+            {
+                "expectation": o.name,
+                "type": o.expectation_type,
+                "success": o.success,
+                "unexpected_rows": o.unexpected_count,
+                "observed": o.observed,
+            }
+            for o in result.outcomes
+        ]
+    )
+    metadata: dict[str, object] = {
+        "rows_validated": result.row_count,
+        "expectations_evaluated": len(result.outcomes),
+        "expectations_failed": len(result.failed),
+        "expectations": MetadataValue.md(markdown_table(expectations)),
+        "failing_rows": MetadataValue.md(result.failing_rows_markdown()),
+        "failing_row_count": result.failing_row_count,
+    }
+    if docs is not None:
+        metadata["data_docs"] = MetadataValue.path(str(docs))
+    return metadata
+
+
+def _suite_check(suite: Suite) -> AssetChecksDefinition:
+    @asset_check(
+        asset=AssetKey(suite.table),
+        name=f"gx_{suite.name}",
+        blocking=suite.blocking,
+        description=f"Great Expectations suite '{suite.name}': {suite.description}",
+    )
+    def _check(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> AssetCheckResult:
+        from expectations.runner import validate_table
+
+        result = validate_table(warehouse.build_db, suite.name, Path(warehouse.warehouse_dir))
+        if not result.success:
+            context.log.error(result.summary() + "\n" + result.failing_rows_markdown())
+        return AssetCheckResult(
+            passed=result.success,
+            severity=AssetCheckSeverity.ERROR,
+            description=result.summary(),
+            metadata=_result_metadata(result, result.docs_index),
+        )
+
+    return _check
+
+
+@asset_check(
+    asset=AssetKey("recon_waivers"),
+    name="waivers_not_stale",
+    blocking=False,
+    description=(
+        "Every reviewed waiver (expectations/waivers.yml) still matches a failing control total "
+        "exactly. A stale waiver no longer applies: review it and remove it."
+    ),
+)
+def waivers_not_stale(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> AssetCheckResult:
+    from expectations.runner import markdown_table, load_table
+
+    frame, _ = load_table(warehouse.build_db, "recon_waivers")
+    stale = frame.loc[~frame["matched"].astype(bool)]
+    applied = frame.loc[frame["matched"].astype(bool)]
+    if not stale.empty:
+        context.log.warning(f"{len(stale)} stale waiver(s): {', '.join(stale['waiver_id'])}")
+    if not applied.empty:
+        context.log.warning(
+            f"{len(applied)} control total(s) waived: "
+            + ", ".join(f"{r.extract_id} {r.scope} {r.measure}" for r in applied.itertuples())
+        )
+    columns = ["waiver_id", "extract_id", "level", "scope", "measure", "stated", "computed"]
+    return AssetCheckResult(
+        passed=stale.empty,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            f"{len(applied)} waiver(s) applied, {len(stale)} stale"
+            if not stale.empty
+            else f"{len(applied)} waiver(s) applied, none stale"
+        ),
+        metadata={
+            "waivers": len(frame),
+            "applied": len(applied),
+            "stale": len(stale),
+            "stale_waivers": MetadataValue.md(
+                markdown_table(stale[columns]) if not stale.empty else "_none_"
+            ),
+            "applied_waivers": MetadataValue.md(
+                markdown_table(applied[columns]) if not applied.empty else "_none_"
+            ),
+        },
+    )
 
 
 def gate_checks() -> list[AssetChecksDefinition]:
-    return []
+    return [*(_suite_check(s) for s in SUITES.values()), waivers_not_stale]

@@ -17,7 +17,13 @@ from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 
 # Folder under models/ -> Dagster asset group.
-_GROUPS = {"staging": "staging", "intermediate": "core", "core": "core", "marts": "marts"}
+_GROUPS = {
+    "staging": "staging",
+    "intermediate": "core",
+    "core": "core",
+    "marts": "marts",
+    "recon": "marts",
+}
 # dbt source tables loaded by assets other than raw_extracts.
 _SOURCE_ASSETS = {"waivers": "reviewed_waivers"}
 

@@ -22,13 +22,18 @@ def published_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
     return [r[0] for r in rows if r[0].startswith(PUBLISHED_PREFIXES)]
 
 
+def _literal(text: str) -> str:
+    # COMMENT ON takes no parameters: quote the text as a SQL string literal.
+    return "'" + text.replace("'", "''") + "'"
+
+
 def publish(build_db: Path, published_db: Path) -> dict[str, int]:
     """Copy the published tables (with their comments) into a new file and swap it in."""
     tmp = published_db.with_name(f".{published_db.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
     try:
         with duckdb.connect(str(tmp)) as con:
-            con.execute(f"attach '{build_db}' as build (read_only)")
+            con.execute(f"attach {_literal(str(build_db))} as build (read_only)")
             for table in published_tables(con, "build"):
                 columns = con.execute(
                     "select column_name, comment from duckdb_columns() "
@@ -47,10 +52,12 @@ def publish(build_db: Path, published_db: Path) -> dict[str, int]:
                     [table],
                 ).fetchone()
                 if comment and comment[0]:
-                    con.execute(f'comment on table main."{table}" is ?', [comment[0]])
+                    con.execute(f'comment on table main."{table}" is {_literal(comment[0])}')
                 for column, text in columns:
                     if text:
-                        con.execute(f'comment on column main."{table}"."{column}" is ?', [text])
+                        con.execute(
+                            f'comment on column main."{table}"."{column}" is {_literal(text)}'
+                        )
                 counts[table] = con.execute(f'select count(*) from main."{table}"').fetchone()[0]
             con.execute("detach build")
             con.execute("checkpoint")
@@ -67,10 +74,15 @@ def publish(build_db: Path, published_db: Path) -> dict[str, int]:
 
 
 def publish_deps() -> list[AssetKey]:
+    """Every published model, and every model a blocking gate check guards: a blocking check
+    stops only the assets directly downstream of the asset it checks."""
     from orchestration.assets.dbt import complaints_dbt_models
+    from orchestration.checks import GATED_TABLES
 
     return [
-        key for key in complaints_dbt_models.keys if key.path[-1].startswith(PUBLISHED_PREFIXES)
+        key
+        for key in complaints_dbt_models.keys
+        if key.path[-1].startswith(PUBLISHED_PREFIXES) or key.path[-1] in GATED_TABLES
     ]
 
 

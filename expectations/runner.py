@@ -1,0 +1,221 @@
+"""Run one suite against one table of the build database with GX Core 1.x.
+
+The table is read through a read-only DuckDB connection that is closed before validation, so a
+check never holds the build database. Results are stored in a file data context under the
+warehouse folder and rendered as static Data Docs there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from expectations.suites import SUITES, GateContext, Suite
+
+MAX_FAILING_ROWS = 20
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    name: str
+    expectation_type: str
+    column: str | None
+    success: bool
+    observed: Any
+    unexpected_count: int | None
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    table: str
+    success: bool
+    row_count: int
+    outcomes: list[ExpectationOutcome]
+    failing_rows: pd.DataFrame
+    failing_row_count: int
+    docs_index: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    def failing_rows_markdown(self) -> str:
+        if self.failing_rows.empty:
+            return "_no failing rows_"
+        return markdown_table(self.failing_rows)
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.suite}: all {len(self.outcomes)} expectations passed ({self.row_count} rows)"
+        names = "; ".join(f"{o.name} ({o.unexpected_count or 0} rows)" for o in self.failed)
+        return (
+            f"{self.suite}: {len(self.failed)} of {len(self.outcomes)} expectations failed: {names}"
+        )
+
+
+def gx_root(warehouse_dir: Path) -> Path:
+    return warehouse_dir / "gx"
+
+
+def data_docs_index(warehouse_dir: Path) -> Path:
+    return gx_root(warehouse_dir) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def gate_context(con: duckdb.DuckDBPyConnection) -> GateContext:
+    rows = con.execute(
+        "select kind, extract_id from main.dim_extract order by extract_id"
+    ).fetchall()
+    by_kind: dict[str, list[str]] = {}
+    for kind, extract_id in rows:
+        by_kind.setdefault(kind, []).append(extract_id)
+    return GateContext(extract_ids_by_kind=by_kind)
+
+
+def load_table(build_db: Path, table: str) -> tuple[pd.DataFrame, GateContext]:
+    con = duckdb.connect(str(build_db), read_only=True)
+    try:
+        frame = con.execute(f'select * from main."{table}"').df()
+        ctx = gate_context(con)
+    finally:
+        con.close()
+    return frame, ctx
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return ""
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return str(value)
+
+
+def _context(root: Path) -> Any:
+    import great_expectations as gx
+
+    root.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    context.variables.progress_bars = {"globally": False}
+    return context
+
+
+def validate_frame(
+    suite: Suite,
+    frame: pd.DataFrame,
+    ctx: GateContext,
+    root: Path | None = None,
+    build_docs: bool = True,
+) -> SuiteResult:
+    """Validate an in-memory table. With `root`, results are stored and Data Docs updated there."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    if suite.derive is not None:
+        frame = suite.derive(frame)
+    frame = frame.reset_index(drop=True)
+
+    if root is None:
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = {"globally": False}
+    else:
+        context = _context(root)
+    source = context.data_sources.add_or_update_pandas("build_database")
+    try:
+        asset = source.get_asset(suite.table)
+    except LookupError:
+        asset = source.add_dataframe_asset(suite.table)
+    try:
+        batch_definition = asset.get_batch_definition("whole_table")
+    except KeyError:
+        batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
+
+    expectation_suite = gx.ExpectationSuite(
+        name=suite.name, meta={"description": suite.description}
+    )
+    for expectation in suite.build(ctx):
+        expectation_suite.add_expectation(expectation)
+    expectation_suite = context.suites.add_or_update(expectation_suite)
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=expectation_suite)
+    )
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if root and build_docs else []
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=suite.name,
+            validation_definitions=[definition],
+            actions=actions,
+            result_format={"result_format": "COMPLETE"},
+        )
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": frame})
+    (validation,) = run.run_results.values()
+
+    outcomes: list[ExpectationOutcome] = []
+    failing_index: dict[int, list[str]] = {}
+    for result in validation.results:
+        config = result.expectation_config
+        name = (config.meta or {}).get("name", config.type)
+        details = result.result or {}
+        outcomes.append(
+            ExpectationOutcome(
+                name=name,
+                expectation_type=config.type,
+                column=config.kwargs.get("column"),
+                success=bool(result.success),
+                observed=_jsonable(details.get("observed_value")),
+                unexpected_count=details.get("unexpected_count"),
+            )
+        )
+        if not result.success:
+            for index in details.get("unexpected_index_list") or []:
+                position = index if isinstance(index, int) else None
+                if isinstance(index, dict):
+                    position = index.get("index")
+                if position is not None:
+                    failing_index.setdefault(int(position), []).append(name)
+
+    positions = sorted(failing_index)
+    columns = [c for c in suite.row_columns if c in frame.columns]
+    failing = frame.loc[positions[:MAX_FAILING_ROWS], columns].copy()
+    failing.insert(0, "failed", ["; ".join(failing_index[p]) for p in positions[:MAX_FAILING_ROWS]])
+    return SuiteResult(
+        suite=suite.name,
+        table=suite.table,
+        success=all(o.success for o in outcomes),
+        row_count=len(frame),
+        outcomes=outcomes,
+        failing_rows=failing.reset_index(drop=True),
+        failing_row_count=len(positions),
+    )
+
+
+def validate_table(
+    build_db: Path, suite_name: str, warehouse_dir: Path | None = None, build_docs: bool = True
+) -> SuiteResult:
+    """Validate one table of the build database against its suite (see `SUITES`)."""
+    suite = SUITES[suite_name]
+    frame, ctx = load_table(build_db, suite.table)
+    root = gx_root(warehouse_dir) if warehouse_dir is not None else None
+    result = validate_frame(suite, frame, ctx, root=root, build_docs=build_docs)
+    if warehouse_dir is not None and build_docs:
+        result.docs_index = data_docs_index(warehouse_dir)
+    return result

@@ -1,0 +1,136 @@
+"""Reviewed waivers: exact, versioned acceptances of known discrepancies in source documents.
+
+A waiver names one control total completely (extract, check, scope, measure, stated and computed
+values) so it can never cover a different discrepancy: if the extract changes and any number
+differs, the waiver stops applying and the gate blocks again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+WAIVERS_FILE = Path(__file__).with_name("waivers.yml")
+
+# The control-total levels a waiver can name (ingest's ControlTotal.level values).
+CHECKS = frozenset(
+    {"heading", "service_area", "service_area_upheld", "root_cause", "department", "grand_total"}
+)
+_KEYS = (
+    "id",
+    "extract_id",
+    "check",
+    "scope",
+    "measure",
+    "stated",
+    "computed",
+    "reason",
+    "reviewed_by",
+    "reviewed_on",
+)
+
+
+class WaiverError(ValueError):
+    """The waiver file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    waiver_id: str
+    extract_id: str
+    check: str
+    scope: str
+    measure: str
+    stated: int
+    computed: int
+    reason: str
+    reviewed_by: str
+    reviewed_on: dt.date
+
+    def as_row(self) -> tuple:
+        """The row for raw.waivers (orchestration.warehouse.WAIVER_COLUMNS order)."""
+        return (
+            self.waiver_id,
+            self.extract_id,
+            self.check,
+            self.scope,
+            self.measure,
+            self.stated,
+            self.computed,
+            self.reason,
+            self.reviewed_by,
+            self.reviewed_on,
+        )
+
+
+def parse_waivers(doc: object, source: str = "waivers.yml") -> list[Waiver]:
+    if doc is None:
+        return []
+    if not isinstance(doc, dict) or set(doc) - {"waivers"}:
+        raise WaiverError(f"{source}: expected a mapping with a single key 'waivers'")
+    entries = doc.get("waivers") or []
+    if not isinstance(entries, list):
+        raise WaiverError(f"{source}: 'waivers' must be a list")
+    waivers: list[Waiver] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries, start=1):
+        where = f"{source}: waiver #{index}"
+        if not isinstance(entry, dict):
+            raise WaiverError(f"{where}: expected a mapping")
+        where = f"{source}: waiver #{index} ({entry.get('id', 'no id')})"
+        unknown = sorted(set(entry) - set(_KEYS))
+        missing = [k for k in _KEYS if entry.get(k) in (None, "")]
+        if unknown:
+            raise WaiverError(f"{where}: unknown keys {unknown}")
+        if missing:
+            raise WaiverError(f"{where}: missing {missing}; a waiver must be complete and exact")
+        if entry["check"] not in CHECKS:
+            raise WaiverError(f"{where}: unknown check {entry['check']!r}; one of {sorted(CHECKS)}")
+        for key in ("stated", "computed"):
+            if not isinstance(entry[key], int) or isinstance(entry[key], bool):
+                raise WaiverError(f"{where}: {key} must be an integer, got {entry[key]!r}")
+        if entry["stated"] == entry["computed"]:
+            raise WaiverError(f"{where}: stated equals computed; nothing to waive")
+        reviewed_on = entry["reviewed_on"]
+        if isinstance(reviewed_on, str):
+            try:
+                reviewed_on = dt.date.fromisoformat(reviewed_on)
+            except ValueError:
+                raise WaiverError(f"{where}: reviewed_on must be a date (YYYY-MM-DD)") from None
+        if not isinstance(reviewed_on, dt.date):
+            raise WaiverError(f"{where}: reviewed_on must be a date (YYYY-MM-DD)")
+        if entry["id"] in seen:
+            raise WaiverError(f"{where}: duplicate id")
+        seen.add(entry["id"])
+        waivers.append(
+            Waiver(
+                waiver_id=str(entry["id"]),
+                extract_id=str(entry["extract_id"]),
+                check=entry["check"],
+                scope=str(entry["scope"]),
+                measure=str(entry["measure"]),
+                stated=entry["stated"],
+                computed=entry["computed"],
+                reason=str(entry["reason"]),
+                reviewed_by=str(entry["reviewed_by"]),
+                reviewed_on=reviewed_on,
+            )
+        )
+    return waivers
+
+
+def load_waivers(path: Path | None = None) -> list[Waiver]:
+    """Read the waiver file (default: expectations/waivers.yml, or $COMPLAINTS_WAIVERS)."""
+    import os
+
+    path = path or Path(os.environ.get("COMPLAINTS_WAIVERS", WAIVERS_FILE))
+    if not path.exists():
+        return []
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise WaiverError(f"{path}: not valid YAML: {exc}") from None
+    return parse_waivers(doc, str(path))
