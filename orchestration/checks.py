@@ -9,8 +9,8 @@ from pathlib import Path
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     AssetKey,
     MetadataValue,
     asset_check,
@@ -90,7 +90,7 @@ def _suite_check(suite: Suite) -> AssetChecksDefinition:
 def waivers_not_stale(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    from expectations.runner import markdown_table, load_table
+    from expectations.runner import load_table, markdown_table
 
     frame, _ = load_table(warehouse.build_db, "recon_waivers")
     stale = frame.loc[~frame["matched"].astype(bool)]

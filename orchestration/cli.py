@@ -62,12 +62,13 @@ def run(
     warehouse: Path | None = typer.Option(
         None, "--warehouse", help="Warehouse folder (default warehouse/)."
     ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print Dagster's debug log."),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
     from orchestration.runner import configure_environment, run_pipeline
 
     configure_environment(str(landing) if landing else None, str(warehouse) if warehouse else None)
-    s = run_pipeline()
+    s = run_pipeline(log_level="DEBUG" if verbose else "WARNING")
     if s.error:
         typer.echo(f"error: {s.error}", err=True)
         raise typer.Exit(2)
@@ -78,8 +79,17 @@ def run(
     typer.echo(
         f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, {len(s.checks_warned)} warned"
     )
+    gate_failed = [n for n, (ok, _) in s.gate_results.items() if not ok]
+    typer.echo(
+        f"gate (Great Expectations): {len(s.gate_results) - len(gate_failed)} of "
+        f"{len(s.gate_results)} suites passed"
+    )
+    for name, (ok, description) in s.gate_results.items():
+        if not ok:
+            typer.echo(f"  FAILED gate {name}: {description}")
     for name in s.checks_failed:
-        typer.echo(f"  FAILED check {name}")
+        if name not in s.gate_results:
+            typer.echo(f"  FAILED check {name}")
     for name in s.checks_warned:
         typer.echo(f"  warning {name}")
     for step in s.failed_steps:
@@ -88,6 +98,8 @@ def run(
         typer.echo(f"  {table}: {n} rows")
     state = "updated" if s.published_updated else "UNCHANGED (previous publication kept)"
     typer.echo(f"published file: {s.published} [{state}]")
+    if s.data_docs:
+        typer.echo(f"data docs: {s.data_docs}")
     raise typer.Exit(0 if s.success and not s.checks_failed else 1)
 
 

@@ -35,6 +35,9 @@ class RunSummary:
     published_updated: bool = False
     rows_per_mart: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    # Gate (Great Expectations) checks: name -> their description (which expectations failed).
+    gate_results: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    data_docs: Path | None = None
 
 
 def configure_environment(landing: str | None, warehouse: str | None) -> None:
@@ -51,7 +54,7 @@ def configure_environment(landing: str | None, warehouse: str | None) -> None:
         (home / "dagster.yaml").write_text(DAGSTER_YAML)
 
 
-def run_pipeline(instance=None) -> RunSummary:  # type: ignore[no-untyped-def]
+def run_pipeline(instance=None, log_level: str = "WARNING") -> RunSummary:  # type: ignore[no-untyped-def]
     """Sync partitions with the manifest, then materialise everything in one run."""
     from dagster import DagsterEventType, DagsterInstance
 
@@ -63,7 +66,9 @@ def run_pipeline(instance=None) -> RunSummary:  # type: ignore[no-untyped-def]
     from orchestration.warehouse import landing_dir, warehouse_dir
 
     prepare_dbt()
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_defs
+
+    defs = build_defs()
 
     instance = instance or DagsterInstance.get()
     try:
@@ -82,7 +87,10 @@ def run_pipeline(instance=None) -> RunSummary:  # type: ignore[no-untyped-def]
     before = published.stat().st_mtime_ns if published.exists() else None
     job = defs.get_job_def("refresh_warehouse")
     result = job.execute_in_process(
-        instance=instance, tags=all_partitions_tags(list(keys)), raise_on_error=False
+        instance=instance,
+        tags=all_partitions_tags(list(keys)),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
     summary = RunSummary(result.success, result.run_id, list(keys), published=published)
     for event in result.all_events:
@@ -93,12 +101,18 @@ def run_pipeline(instance=None) -> RunSummary:  # type: ignore[no-untyped-def]
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             ev = event.event_specific_data
             name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
+            if ev.check_name.startswith("gx_") or ev.check_name == "waivers_not_stale":
+                summary.gate_results[name] = (ev.passed, ev.description or "")
             if ev.passed:
                 summary.checks_passed.append(name)
             elif ev.severity.value == "WARN":
                 summary.checks_warned.append(name)
             else:
                 summary.checks_failed.append(name)
+    from expectations.runner import data_docs_index
+
+    docs = data_docs_index(warehouse_dir())
+    summary.data_docs = docs if docs.exists() else None
     after = published.stat().st_mtime_ns if published.exists() else None
     summary.published_updated = after is not None and after != before
     if published.exists():
