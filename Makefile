@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format dev bench clean
+.PHONY: install prepare run test lint validate format dev bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-run: install
+# dbt parse (manifest for @dbt_assets): explicit, never at import time.
+prepare: install
+	$(BIN)/python -m orchestration.project
+
+run: prepare
 	$(BIN)/complaints run
 
 lint: install
@@ -28,10 +32,13 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+validate: prepare
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+test: lint validate
 	$(BIN)/pytest -q
 
-dev: install
+dev: prepare
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
 
 bench: install

@@ -53,3 +53,7 @@ def prepare_dbt(force: bool = False) -> Path:
         check=True,
     )
     return manifest
+
+
+if __name__ == "__main__":
+    print(f"dbt manifest ready: {prepare_dbt()}")

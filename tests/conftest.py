@@ -18,3 +18,17 @@ def appendix_c_bytes() -> bytes:
 @pytest.fixture(scope="session")
 def appendix_1_bytes() -> bytes:
     return APPENDIX_1.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def published_warehouse(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The whole graph materialised once on the real extracts (temporary landing and warehouse
+    folders, ephemeral Dagster instance). Yields (summary, warehouse_dir, landing_dir)."""
+    from tests.pipeline import copy_landing, run
+
+    base = tmp_path_factory.mktemp("published")
+    landing = copy_landing(base / "landing")
+    warehouse = base / "warehouse"
+    summary = run(landing, warehouse)
+    assert summary.success, summary
+    return summary, warehouse, landing
