@@ -4,7 +4,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -26,6 +26,8 @@ _GROUPS = {
 }
 # dbt source tables loaded by assets other than raw_extracts.
 _SOURCE_ASSETS = {"waivers": "reviewed_waivers"}
+# The staging model of the extracts registry: every model reads extracts through it.
+_REGISTRY_READER = "stg_raw__extracts"
 
 
 class ComplaintsTranslator(DagsterDbtTranslator):
@@ -36,6 +38,16 @@ class ComplaintsTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return AssetKey(_SOURCE_ASSETS.get(dbt_resource_props["name"], RAW_EXTRACTS_KEY))
         return AssetKey(dbt_resource_props["name"])
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        # The registry prunes rows of extracts no longer in the manifest; dbt must read after it,
+        # also in the rebuild job that parses nothing.
+        if spec.key == AssetKey(_REGISTRY_READER):
+            spec = spec.merge_attributes(deps=[AssetKey("extract_registry")])
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])

@@ -41,6 +41,8 @@ RAW_EXTRACTS_KEY = "raw_extracts"
         "in one transaction, so re-running is idempotent."
     ),
     pool="build_db_writer",
+    # Prune first, then parse: the registry must not run after new rows were written.
+    deps=["extract_registry"],
 )
 def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     keys = list(context.partition_keys)
