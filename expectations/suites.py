@@ -168,6 +168,7 @@ def _build_instances(ctx: GateContext) -> list[Any]:
 def _recon_levels(levels: dict[str, str]) -> Callable[[GateContext], list[Any]]:
     def build(ctx: GateContext) -> list[Any]:
         import great_expectations as gx
+        from great_expectations.expectations.row_conditions import Column
 
         gxe = gx.expectations
         out = [
@@ -186,8 +187,7 @@ def _recon_levels(levels: dict[str, str]) -> Callable[[GateContext], list[Any]]:
                     gxe.ExpectColumnValuesToBeInSet(
                         column="status",
                         value_set=list(RECON_STATUSES_PASSING),
-                        row_condition=f'level=="{level}"',
-                        condition_parser="pandas",
+                        row_condition=Column("level") == level,
                     ),
                     name,
                 )
