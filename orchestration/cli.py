@@ -65,7 +65,13 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print Dagster's debug log."),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
+    import warnings
+
+    from dagster import BetaWarning
+
     from orchestration.runner import configure_environment, run_pipeline
+
+    warnings.filterwarnings("ignore", category=BetaWarning)
 
     configure_environment(str(landing) if landing else None, str(warehouse) if warehouse else None)
     s = run_pipeline(log_level="DEBUG" if verbose else "WARNING")
@@ -100,6 +106,10 @@ def run(
     typer.echo(f"published file: {s.published} [{state}]")
     if s.data_docs:
         typer.echo(f"data docs: {s.data_docs}")
+    if not verbose:
+        typer.echo(
+            f"dbt and Dagster log: {s.log_path}  (or --verbose; the Dagster UI keeps it too)"
+        )
     raise typer.Exit(0 if s.success and not s.checks_failed else 1)
 
 

@@ -3,6 +3,7 @@ show up in `dagster dev` afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ class RunSummary:
     # Gate (Great Expectations) checks: name -> their description (which expectations failed).
     gate_results: dict[str, tuple[bool, str]] = field(default_factory=dict)
     data_docs: Path | None = None
+    log_path: Path | None = None
 
 
 def configure_environment(landing: str | None, warehouse: str | None) -> None:
@@ -85,14 +87,21 @@ def run_pipeline(instance=None, log_level: str = "WARNING") -> RunSummary:  # ty
 
     published = warehouse_dir() / "marts.duckdb"
     before = published.stat().st_mtime_ns if published.exists() else None
-    job = defs.get_job_def("refresh_warehouse")
-    result = job.execute_in_process(
-        instance=instance,
-        tags=all_partitions_tags(list(keys)),
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    job = defs.resolve_job_def("refresh_warehouse")
+    # dbt's own console output goes to a log file unless asked for (the Dagster UI keeps it too).
+    log_path = warehouse_dir() / "logs" / "last_run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if log_level != "DEBUG":
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("w"))))
+        result = job.execute_in_process(
+            instance=instance,
+            tags=all_partitions_tags(list(keys)),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
     summary = RunSummary(result.success, result.run_id, list(keys), published=published)
+    summary.log_path = log_path
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             summary.failed_steps.append(
