@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,11 +110,16 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
-def _context(root: Path) -> Any:
+def open_context(root: Path | None = None) -> Any:
+    """A GX file context under `root` (results stored, Data Docs buildable), else ephemeral."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
-    root.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(root))
+    if root is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(root))
     context.variables.progress_bars = {"globally": False}
     return context
 
@@ -122,22 +128,17 @@ def validate_frame(
     suite: Suite,
     frame: pd.DataFrame,
     ctx: GateContext,
-    root: Path | None = None,
-    build_docs: bool = True,
+    context: Any = None,
 ) -> SuiteResult:
-    """Validate an in-memory table. With `root`, results are stored and Data Docs updated there."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    """Validate an in-memory table against its suite. With a file `context` the result is stored
+    there (for Data Docs); without one an ephemeral context is used."""
     import great_expectations as gx
 
+    context = context if context is not None else open_context(None)
     if suite.derive is not None:
         frame = suite.derive(frame)
     frame = frame.reset_index(drop=True)
 
-    if root is None:
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = {"globally": False}
-    else:
-        context = _context(root)
     source = context.data_sources.add_or_update_pandas("build_database")
     try:
         asset = source.get_asset(suite.table)
@@ -157,17 +158,9 @@ def validate_frame(
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=expectation_suite)
     )
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if root and build_docs else []
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=suite.name,
-            validation_definitions=[definition],
-            actions=actions,
-            result_format={"result_format": "COMPLETE"},
-        )
+    validation = definition.run(
+        batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
     )
-    run = checkpoint.run(batch_parameters={"dataframe": frame})
-    (validation,) = run.run_results.values()
 
     outcomes: list[ExpectationOutcome] = []
     failing_index: dict[int, list[str]] = {}
@@ -208,14 +201,43 @@ def validate_frame(
     )
 
 
+def load_tables(build_db: Path, tables: list[str]) -> tuple[dict[str, pd.DataFrame], GateContext]:
+    """Read tables through one read-only connection, closed before returning."""
+    con = duckdb.connect(str(build_db), read_only=True)
+    try:
+        frames = {t: con.execute(f'select * from main."{t}"').df() for t in tables}
+        ctx = gate_context(con)
+    finally:
+        con.close()
+    return frames, ctx
+
+
+def validate_tables(
+    build_db: Path,
+    suite_names: list[str],
+    warehouse_dir: Path | None = None,
+    build_docs: bool = True,
+) -> dict[str, SuiteResult]:
+    """Validate several suites with one GX context; Data Docs are built once at the end."""
+    suites = [SUITES[name] for name in suite_names]
+    frames, ctx = load_tables(build_db, [s.table for s in suites])
+    if warehouse_dir is not None and build_docs:
+        # Data Docs show the latest run only: rendering grows with every stored result otherwise
+        # (the Dagster UI keeps the history of every check).
+        uncommitted = gx_root(warehouse_dir) / "gx" / "uncommitted"
+        for folder in ("validations", "data_docs"):
+            shutil.rmtree(uncommitted / folder, ignore_errors=True)
+    context = open_context(gx_root(warehouse_dir) if warehouse_dir is not None else None)
+    results = {s.name: validate_frame(s, frames[s.table], ctx, context) for s in suites}
+    if warehouse_dir is not None and build_docs:
+        context.build_data_docs()
+        for result in results.values():
+            result.docs_index = data_docs_index(warehouse_dir)
+    return results
+
+
 def validate_table(
     build_db: Path, suite_name: str, warehouse_dir: Path | None = None, build_docs: bool = True
 ) -> SuiteResult:
     """Validate one table of the build database against its suite (see `SUITES`)."""
-    suite = SUITES[suite_name]
-    frame, ctx = load_table(build_db, suite.table)
-    root = gx_root(warehouse_dir) if warehouse_dir is not None else None
-    result = validate_frame(suite, frame, ctx, root=root, build_docs=build_docs)
-    if warehouse_dir is not None and build_docs:
-        result.docs_index = data_docs_index(warehouse_dir)
-    return result
+    return validate_tables(build_db, [suite_name], warehouse_dir, build_docs)[suite_name]

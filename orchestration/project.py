@@ -26,15 +26,21 @@ def manifest_path() -> Path:
     return DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for folder, subfolders, files in os.walk(DBT_PROJECT_DIR):
+        # Build artifacts are not sources (and target/ can be large).
+        subfolders[:] = [d for d in subfolders if d not in {"target", "logs", "dbt_packages"}]
+        for name in files:
+            newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
+    return newest
+
+
 def prepare_dbt(force: bool = False) -> Path:
     """Run `dbt parse` when the manifest is missing or older than any project file."""
     manifest = manifest_path()
     if not force and manifest.exists():
-        newest = max(
-            p.stat().st_mtime
-            for p in DBT_PROJECT_DIR.rglob("*")
-            if p.is_file() and "target" not in p.parts and "logs" not in p.parts
-        )
+        newest = _newest_source_mtime()
         if newest <= manifest.stat().st_mtime:
             return manifest
     env = {**os.environ}

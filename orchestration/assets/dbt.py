@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec
@@ -73,4 +74,7 @@ def complaints_dbt_models(
 ) -> Iterator[object]:
     # The profile reads the absolute build-database path from the environment.
     os.environ["COMPLAINTS_BUILD_DB"] = str(warehouse.build_db)
-    yield from dbt.cli(["build"], context=context).stream()
+    # One fixed target folder per warehouse, overwritten each run (dagster-dbt would otherwise add
+    # a folder of artifacts under dbt_project/target for every invocation).
+    target = Path(warehouse.warehouse_dir) / "dbt_target"
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()
