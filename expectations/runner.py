@@ -56,10 +56,16 @@ class SuiteResult:
     def summary(self) -> str:
         if self.success:
             return f"{self.suite}: all {len(self.outcomes)} expectations passed ({self.row_count} rows)"
-        names = "; ".join(f"{o.name} ({o.unexpected_count or 0} rows)" for o in self.failed)
+        names = "; ".join(_describe(o) for o in self.failed)
         return (
             f"{self.suite}: {len(self.failed)} of {len(self.outcomes)} expectations failed: {names}"
         )
+
+
+def _describe(outcome: ExpectationOutcome) -> str:
+    if isinstance(outcome.observed, dict) and outcome.observed.get("missing"):
+        return f"{outcome.name} (missing: {', '.join(map(str, outcome.observed['missing']))})"
+    return f"{outcome.name} ({outcome.unexpected_count or 0} rows)"
 
 
 def gx_root(warehouse_dir: Path) -> Path:
@@ -100,6 +106,15 @@ def markdown_table(frame: pd.DataFrame) -> str:
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])
+
+
+def _observed(details: dict[str, Any]) -> Any:
+    """The observed value; for set expectations GX reports what is missing separately."""
+    observed = details.get("observed_value")
+    missing = details.get("partial_missing_list") or details.get("missing_list")
+    if missing:
+        return {"observed": observed, "missing": list(missing)}
+    return observed
 
 
 def _jsonable(value: Any) -> Any:
@@ -174,7 +189,7 @@ def validate_frame(
                 expectation_type=config.type,
                 column=config.kwargs.get("column"),
                 success=bool(result.success),
-                observed=_jsonable(details.get("observed_value")),
+                observed=_jsonable(_observed(details)),
                 unexpected_count=details.get("unexpected_count"),
             )
         )

@@ -8,6 +8,7 @@ differs, the waiver stops applying and the gate blocks again.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,11 +83,14 @@ def parse_waivers(doc: object, source: str = "waivers.yml") -> list[Waiver]:
             raise WaiverError(f"{where}: expected a mapping")
         where = f"{source}: waiver #{index} ({entry.get('id', 'no id')})"
         unknown = sorted(set(entry) - set(_KEYS))
-        missing = [k for k in _KEYS if entry.get(k) in (None, "")]
+        missing = [k for k in _KEYS if entry.get(k) is None or str(entry.get(k)).strip() == ""]
         if unknown:
             raise WaiverError(f"{where}: unknown keys {unknown}")
         if missing:
             raise WaiverError(f"{where}: missing {missing}; a waiver must be complete and exact")
+        for key in ("id", "extract_id", "check", "scope", "measure", "reason", "reviewed_by"):
+            if isinstance(entry[key], (list, dict, set)):
+                raise WaiverError(f"{where}: {key} must be a single value, got {entry[key]!r}")
         if entry["check"] not in CHECKS:
             raise WaiverError(f"{where}: unknown check {entry['check']!r}; one of {sorted(CHECKS)}")
         for key in ("stated", "computed"):
@@ -95,16 +99,18 @@ def parse_waivers(doc: object, source: str = "waivers.yml") -> list[Waiver]:
         if entry["stated"] == entry["computed"]:
             raise WaiverError(f"{where}: stated equals computed; nothing to waive")
         reviewed_on = entry["reviewed_on"]
-        if isinstance(reviewed_on, str):
+        if isinstance(reviewed_on, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", reviewed_on):
             try:
                 reviewed_on = dt.date.fromisoformat(reviewed_on)
             except ValueError:
                 raise WaiverError(f"{where}: reviewed_on must be a date (YYYY-MM-DD)") from None
-        if not isinstance(reviewed_on, dt.date):
+        # A datetime is a date too, but a review date has no time of day.
+        if not isinstance(reviewed_on, dt.date) or isinstance(reviewed_on, dt.datetime):
             raise WaiverError(f"{where}: reviewed_on must be a date (YYYY-MM-DD)")
-        if entry["id"] in seen:
+        # Ids are stored as text, so 1 and "1" are the same id.
+        if str(entry["id"]) in seen:
             raise WaiverError(f"{where}: duplicate id")
-        seen.add(entry["id"])
+        seen.add(str(entry["id"]))
         waivers.append(
             Waiver(
                 waiver_id=str(entry["id"]),

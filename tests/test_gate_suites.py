@@ -295,11 +295,6 @@ def test_missing_extract_fails(build_db: Path) -> None:
     assert result.failing_row_count == 0 and result.failing_rows.empty
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner.validate_frame keeps only observed_value/unexpected_count; GX 1.x reports "
-    "the missing extract ids in partial_missing_list, so the gate result never names them",
-)
 def test_missing_extract_is_named_in_the_result(build_db: Path) -> None:
     result = tamper(build_db, "fct_complaint_outcomes", lambda frame: None, add_extract)
     (outcome,) = result.failed

@@ -224,23 +224,28 @@ def test_invalid_yaml_and_absent_file(tmp_path: Path) -> None:
 # marker is removed.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="waivers.py tests `entry['check'] not in CHECKS` / `entry['id'] in seen` on unhashable "
-    "values: a list or mapping raises TypeError instead of WaiverError",
-)
 @pytest.mark.parametrize("change", [{"check": ["grand_total"]}, {"id": ["w1"]}])
 def test_unhashable_value_is_a_waiver_error(change: dict[str, object]) -> None:
     with pytest.raises(WaiverError, match="waiver #1"):
         parse_waivers({"waivers": [GOOD | change]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waivers.py checks duplicates on the raw id but stores str(id): ids 1 and '1' both "
-    "load as waiver_id '1'",
-)
 def test_ids_equal_as_text_are_duplicates() -> None:
     with pytest.raises(WaiverError, match="duplicate id"):
         parse_waivers({"waivers": [GOOD | {"id": 1}, GOOD | {"id": "1"}]})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"reviewed_on": "20261101"}, "reviewed_on must be a date (YYYY-MM-DD)"),
+        ({"reviewed_on": "2026-W44-7"}, "reviewed_on must be a date (YYYY-MM-DD)"),
+        ({"reviewed_on": dt.datetime(2026, 11, 1, 10, 0)}, "reviewed_on must be a date"),
+        ({"reason": "   "}, "missing ['reason']"),
+        ({"reviewed_by": "\t"}, "missing ['reviewed_by']"),
+    ],
+)
+def test_loose_dates_and_blank_text_are_rejected(change: dict[str, object], message: str) -> None:
+    with pytest.raises(WaiverError) as err:
+        parse_waivers({"waivers": [GOOD | change]})
+    assert message in str(err.value)
