@@ -146,8 +146,12 @@ def root_cause_summary(rng: random.Random, council: str, year: int) -> str:
         )
 
     for dept, directorates in DIRECTORATES.items():
+        # Service-area names are drawn without replacement per department, not per directorate:
+        # the marts' grain is period x council x department x service area (DESIGN.md), so the
+        # same name under two directorates of one department would be two rows of one grain.
+        pool = rng.sample(SERVICE_AREAS, k=len(SERVICE_AREAS))
         for directorate in rng.sample(directorates, k=rng.randint(1, len(directorates))):
-            areas = rng.sample(SERVICE_AREAS, k=rng.randint(2, 6))
+            areas = [pool.pop() for _ in range(rng.randint(2, 5))]
             sizes = [rng.randint(3, 120) for _ in areas]
             out += [
                 f"{dept} Department{rng.choice([' - ', ' – '])}{directorate} Directorate ({sum(sizes)} instances)",
@@ -178,7 +182,9 @@ def root_cause_summary(rng: random.Random, council: str, year: int) -> str:
     # Sections whose directorate heading was lost: inferred from the Actions column.
     for heading in rng.sample(LOST_HEADINGS, k=2):
         a, b = rng.randint(2, 9), rng.randint(2, 9)  # two areas in one paragraph, no cause lists
-        para = f"<p>Area one {heading}- {a} instances; {rng.randint(0, a)} upheld Area two- {b} instances; 0 upheld</p>"
+        # Both areas carry the heading: two lost headings can map to the same department, and a
+        # bare "Area two" in both would break the (extract, department, service area) grain.
+        para = f"<p>Area one {heading}- {a} instances; {rng.randint(0, a)} upheld Area two {heading}- {b} instances; 0 upheld</p>"
         out += [
             "Root Cause\tActions",
             f"{area_html('Service ' + heading, rng.randint(5, 40))} {para}\t{actions_html(heading)}",
