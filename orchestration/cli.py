@@ -63,6 +63,12 @@ def run(
         None, "--warehouse", help="Warehouse folder (default warehouse/)."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print Dagster's debug log."),
+    partition: str | None = typer.Option(
+        None,
+        "--partition",
+        help="Parse only this extract (its manifest id); the others keep their raw rows, and "
+        "dbt, the gate and publication run on all of them.",
+    ),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
     import warnings
@@ -74,13 +80,14 @@ def run(
     warnings.filterwarnings("ignore", category=BetaWarning)
 
     configure_environment(str(landing) if landing else None, str(warehouse) if warehouse else None)
-    s = run_pipeline(log_level="DEBUG" if verbose else "WARNING")
+    s = run_pipeline(log_level="DEBUG" if verbose else "WARNING", partition=partition)
     if s.error:
         typer.echo(f"error: {s.error}", err=True)
         raise typer.Exit(2)
     typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'}")
     typer.echo(
-        f"extracts ({len(s.extracts)}): {', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}"
+        f"extracts {'parsed ' if partition else ''}({len(s.extracts)}): "
+        f"{', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}"
     )
     typer.echo(
         f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, {len(s.checks_warned)} warned"
