@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import sys
+from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
+from packaging import version
 
 from orchestration.project import DBT_PROJECT_DIR
 from orchestration.warehouse import (
@@ -50,6 +55,25 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
+class ComplaintsDbtCliResource(DbtCliResource):
+    """`DbtCliResource` without two start-up costs our runs never use (profiled: 3.7 s a run).
+
+    Before each invocation dagster-dbt runs `dbt --version` in a subprocess (1.6 s) to learn
+    the version of the executable, and builds an in-process dbt adapter by loading every macro
+    (2.1 s), which it only needs for `fetch_row_counts` / `fetch_column_metadata`. Our dbt is the
+    dbt-core installed next to this interpreter (`dbt_executable()`), so its version is the
+    package's; and we fetch no metadata through the adapter (dagster-dbt passes `adapter=None`
+    for engines without one).
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
+        return None
+
+
 def default_resources() -> dict[str, object]:
     warehouse = warehouse_dir()
     # dbt's profile reads the build database path from this variable; always absolute.
@@ -58,7 +82,7 @@ def default_resources() -> dict[str, object]:
         "warehouse": WarehouseResource(
             warehouse_dir=str(warehouse), landing_dir=str(landing_dir())
         ),
-        "dbt": DbtCliResource(
+        "dbt": ComplaintsDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
             dbt_executable=dbt_executable(),

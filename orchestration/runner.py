@@ -20,6 +20,11 @@ concurrency:
     max_concurrent_runs: 1
 telemetry:
   enabled: false
+# The stock SQLite event log with one SQLAlchemy engine per file instead of one per event
+# (orchestration/storage.py): same files, about 9 ms less per event.
+event_log_storage:
+  module: orchestration.storage
+  class: CachedEngineSqliteEventLogStorage
 """
 
 
@@ -52,8 +57,13 @@ def configure_environment(landing: str | None, warehouse: str | None) -> None:
         os.environ["DAGSTER_HOME"] = str(DAGSTER_HOME_DIR)
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    config = home / "dagster.yaml"
+    # Ours (first line) is kept current; a dagster.yaml someone wrote by hand is left alone.
+    if not config.exists() or (
+        config.read_text().startswith(DAGSTER_YAML.splitlines()[0])
+        and config.read_text() != DAGSTER_YAML
+    ):
+        config.write_text(DAGSTER_YAML)
 
 
 def run_pipeline(  # type: ignore[no-untyped-def]
