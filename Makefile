@@ -39,6 +39,7 @@ test: lint validate
 	$(BIN)/pytest -q
 
 dev: prepare
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/python -c "from orchestration.runner import configure_environment; configure_environment(None, None)"
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
 
 bench: install

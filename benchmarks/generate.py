@@ -1,6 +1,7 @@
 """Generate realistic extracts in both layouts for many councils and years, with a manifest.
 
-    python benchmarks/generate.py OUT_DIR --extracts 100 [--seed 7]
+    python benchmarks/generate.py OUT_DIR --councils N --years Y [--seed 7]   # 2*N*Y extracts
+    python benchmarks/generate.py OUT_DIR --extracts 100 [--years 5] [--seed 7]
 
 Extract i belongs to council i // years and year i % years; kinds alternate. The files carry the
 same kinds of extraction artifacts as the real ones: dash variants, missing bullets, nested italic
@@ -278,10 +279,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("out_dir", type=Path)
-    ap.add_argument("--extracts", type=int, default=10)
+    ap.add_argument(
+        "--extracts", type=int, default=None, help="default 10, or 2 x councils x years"
+    )
+    ap.add_argument("--councils", type=int, default=None, help="both layouts for each year")
+    ap.add_argument("--years", type=int, default=5, help="years per council (default 5)")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
-    entries = generate(args.out_dir, args.extracts, args.seed)
+    if args.extracts is not None and args.councils is not None:
+        ap.error("give --extracts or --councils, not both")
+    extracts = args.extracts if args.councils is None else 2 * args.councils * args.years
+    entries = generate(
+        args.out_dir, extracts if extracts is not None else 10, args.seed, args.years
+    )
     print(f"wrote {len(entries)} extracts and manifest.yml to {args.out_dir}")
 
 

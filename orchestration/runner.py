@@ -4,6 +4,7 @@ show up in `dagster dev` afterwards."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,14 @@ telemetry:
 event_log_storage:
   module: orchestration.storage
   class: CachedEngineSqliteEventLogStorage
+  config:
+    base_dir: {runs_dir}
 """
+
+
+def dagster_yaml(home: Path) -> str:
+    """The instance configuration for `home`; the event log sits where Dagster's default puts it."""
+    return DAGSTER_YAML.format(runs_dir=json.dumps(str(home.resolve() / "history" / "runs")))
 
 
 @dataclass
@@ -58,12 +66,12 @@ def configure_environment(landing: str | None, warehouse: str | None) -> None:
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
+    wanted = dagster_yaml(home)
     # Ours (first line) is kept current; a dagster.yaml someone wrote by hand is left alone.
     if not config.exists() or (
-        config.read_text().startswith(DAGSTER_YAML.splitlines()[0])
-        and config.read_text() != DAGSTER_YAML
+        config.read_text().startswith(DAGSTER_YAML.splitlines()[0]) and config.read_text() != wanted
     ):
-        config.write_text(DAGSTER_YAML)
+        config.write_text(wanted)
 
 
 def run_pipeline(  # type: ignore[no-untyped-def]

@@ -12,11 +12,12 @@ Configured in `$DAGSTER_HOME/dagster.yaml` (written by `complaints run`):
     event_log_storage:
       module: orchestration.storage
       class: CachedEngineSqliteEventLogStorage
+      config:
+        base_dir: /absolute/path/to/dagster_home/history/runs
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,23 +41,20 @@ def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
-def default_base_dir() -> str:
-    """Where the stock storage keeps event logs: `$DAGSTER_HOME/history/runs`."""
-    return os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
-
-
 class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
     """`SqliteEventLogStorage` with one SQLAlchemy engine per shard instead of one per call."""
 
-    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: dict[str, Engine] = {}
         self._reflection_engine: Engine | None = None
         self._tables_found: set[str] = set()
-        super().__init__(base_dir or default_base_dir(), inst_data=inst_data)
+        super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
-        return {"base_dir": Field(StringSource, is_required=False)}
+        # An absolute path, written by `configure_environment`: a custom storage class is not told
+        # the instance's home, and readers (benchmarks, scripts) may not set DAGSTER_HOME.
+        return {"base_dir": Field(StringSource, is_required=True)}
 
     @classmethod
     def from_config_value(

@@ -6,6 +6,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ingest.api import parse_extract
@@ -43,3 +44,23 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
     a = {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()}
     assert a == {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()}
     assert a != {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir()}
+
+
+def test_councils_by_years_gives_both_layouts_per_council_and_year(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generate as generate_module
+
+    monkeypatch.setattr(
+        sys, "argv", ["generate.py", str(tmp_path), "--councils", "3", "--years", "2"]
+    )
+    generate_module.main()
+    grid = Counter((e.council, e.period, e.kind) for e in load_manifest(tmp_path))
+    councils = {"Council 0000", "Council 0001", "Council 0002"}
+    assert set(grid) == {
+        (c, p, k)
+        for c in councils
+        for p in ("2018/19", "2019/20")
+        for k in ("root_cause_summary", "outcome_matrix")
+    }
+    assert set(grid.values()) == {1}
