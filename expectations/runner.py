@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,25 @@ def _jsonable(value: Any) -> Any:
         return value
     except TypeError:
         return str(value)
+
+
+def _import_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
+    from great_expectations.expectations.row_conditions import Column  # noqa: F401
+
+
+def import_gx_in_background() -> threading.Thread:
+    """Start importing Great Expectations (about 2-3 s of CPU) on a daemon thread.
+
+    Called when the dbt step starts: dbt then runs in its own process for 15 s or more while this
+    one mostly waits on its output, so the import overlaps with dbt instead of opening the gate
+    step. The gate's own `import` simply waits for it (the import lock), so nothing changes
+    if the thread has not finished; loading the definitions still never imports GX.
+    """
+    thread = threading.Thread(target=_import_gx, name="import-great-expectations", daemon=True)
+    thread.start()
+    return thread
 
 
 def open_context(root: Path | None = None) -> Any:

@@ -31,6 +31,9 @@ event_log_storage:
 """
 
 
+EVENT_BATCH_SIZE = 2000
+
+
 def dagster_yaml(home: Path) -> str:
     """The instance configuration for `home`; the event log sits where Dagster's default puts it."""
     return DAGSTER_YAML.format(runs_dir=json.dumps(str(home.resolve() / "history" / "runs")))
@@ -64,6 +67,9 @@ def configure_environment(landing: str | None, warehouse: str | None) -> None:
         DAGSTER_HOME_DIR.mkdir(exist_ok=True)
         os.environ["DAGSTER_HOME"] = str(DAGSTER_HOME_DIR)
     home = Path(os.environ["DAGSTER_HOME"])
+    # Dagster then hands planned events and multi-partition materializations to the event log
+    # in batches, which our storage writes in one transaction per file (orchestration/storage.py).
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", str(EVENT_BATCH_SIZE))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     wanted = dagster_yaml(home)

@@ -3,16 +3,20 @@ the stock files and answers every reader, including one that does not set DAGSTE
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from dagster import (
+    AssetCheckResult,
     AssetKey,
     DagsterEventType,
     DagsterInstance,
     asset,
+    asset_check,
     materialize,
 )
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from orchestration.runner import configure_environment
 from orchestration.storage import CachedEngineSqliteEventLogStorage
@@ -52,6 +56,92 @@ def test_persistent_instance_uses_cached_engines_and_reopens_without_dagster_hom
         assert sorted(r.run_id for r in records) == sorted(run_ids)
         logs = reader.all_logs(run_ids[0], of_type=DagsterEventType.RUN_SUCCESS)
         assert len(logs) == 1
+
+
+@asset
+def downstream(tiny: int) -> int:
+    return tiny + 1
+
+
+@asset_check(asset=tiny, blocking=True)
+def tiny_is_one(tiny: int) -> AssetCheckResult:
+    return AssetCheckResult(passed=tiny == 1)
+
+
+def test_planned_events_are_written_as_one_batch_with_the_same_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    configure_environment(None, None)
+    assert int(os.environ["DAGSTER_EVENT_BATCH_SIZE"]) > 1
+
+    batches: list[list[str]] = []
+    original = CachedEngineSqliteEventLogStorage.store_event_batch
+
+    def spy(self: CachedEngineSqliteEventLogStorage, events: list) -> None:  # type: ignore[type-arg]
+        batches.append([e.dagster_event.event_type_value for e in events])
+        original(self, events)
+
+    monkeypatch.setattr(CachedEngineSqliteEventLogStorage, "store_event_batch", spy)
+    with DagsterInstance.get() as instance:
+        result = materialize([tiny, downstream, tiny_is_one], instance=instance)
+        assert result.success
+        # One batch: two assets and one check planned, sorted by key.
+        assert sorted(map(sorted, batches)) == [
+            sorted(
+                [
+                    "ASSET_CHECK_EVALUATION_PLANNED",
+                    "ASSET_MATERIALIZATION_PLANNED",
+                    "ASSET_MATERIALIZATION_PLANNED",
+                ]
+            )
+        ]
+        planned = instance.all_logs(
+            result.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        )
+        assert {e.dagster_event.asset_key for e in planned} == {
+            AssetKey("tiny"),
+            AssetKey("downstream"),
+        }
+        # The planned check row in the index shard was found and completed by its evaluation.
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            tiny_is_one.check_key, limit=5
+        )
+        assert [h.status for h in history] == [AssetCheckExecutionRecordStatus.SUCCEEDED]
+        assert instance.get_latest_materialization_event(AssetKey("downstream")) is not None
+
+
+def test_a_failing_batch_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    configure_environment(None, None)
+    with DagsterInstance.get() as instance:
+        result = materialize([tiny, downstream], instance=instance)
+        storage = instance.event_log_storage
+        events = instance.all_logs(result.run_id)[:5]
+        before = len(instance.all_logs(result.run_id))
+        calls = 0
+        stock = CachedEngineSqliteEventLogStorage.store_event
+
+        def fail_on_third(self: CachedEngineSqliteEventLogStorage, event: object) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 3:
+                raise RuntimeError("disk full")
+            stock(self, event)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(CachedEngineSqliteEventLogStorage, "store_event", fail_on_third)
+        with pytest.raises(RuntimeError, match="disk full"):
+            storage.store_event_batch(events)
+        monkeypatch.undo()
+        # The two events stored before the failure were rolled back with it.
+        assert len(instance.all_logs(result.run_id)) == before
+        # And the storage still works outside a batch.
+        assert materialize([tiny], instance=instance).success
 
 
 def test_hand_written_dagster_yaml_is_left_alone(

@@ -13,6 +13,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from expectations.runner import import_gx_in_background
 from orchestration.assets.raw import RAW_EXTRACTS_KEY
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
@@ -77,4 +78,5 @@ def complaints_dbt_models(
     # One fixed target folder per warehouse, overwritten each run (dagster-dbt would otherwise add
     # a folder of artifacts under dbt_project/target for every invocation).
     target = Path(warehouse.warehouse_dir) / "dbt_target"
+    import_gx_in_background()  # for the gate checks that follow, while dbt runs
     yield from dbt.cli(["build"], context=context, target_path=target).stream()
