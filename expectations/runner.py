@@ -174,7 +174,11 @@ def validate_frame(
         frame = suite.derive(frame)
     frame = frame.reset_index(drop=True)
 
-    source = context.data_sources.add_or_update_pandas("build_database")
+    # Each add_or_update rewrites the context's config file: create the data source once.
+    try:
+        source = context.data_sources.get("build_database")
+    except (KeyError, ValueError):
+        source = context.data_sources.add_pandas("build_database")
     try:
         asset = source.get_asset(suite.table)
     except LookupError:
@@ -184,11 +188,12 @@ def validate_frame(
     except KeyError:
         batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
 
+    # Built whole: add_expectation looks up the suite's store on every call.
     expectation_suite = gx.ExpectationSuite(
-        name=suite.name, meta={"description": suite.description}
+        name=suite.name,
+        expectations=list(suite.build(ctx)),
+        meta={"description": suite.description},
     )
-    for expectation in suite.build(ctx):
-        expectation_suite.add_expectation(expectation)
     expectation_suite = context.suites.add_or_update(expectation_suite)
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=expectation_suite)

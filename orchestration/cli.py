@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
+import os
 import sys
+import threading
+import traceback
 from pathlib import Path
 
 import typer
@@ -78,6 +83,10 @@ def run(
     from orchestration.runner import configure_environment, run_pipeline
 
     warnings.filterwarnings("ignore", category=BetaWarning)
+    # Dagster's definitions, dbt's manifest and Great Expectations keep a large long-lived heap;
+    # with the default thresholds Python walks all of it 8 times in a seed run (1.0 s of CPU,
+    # measured with gc.callbacks); 10x fewer full collections cost no measurable memory.
+    gc.set_threshold(700, 10, 100)
 
     configure_environment(str(landing) if landing else None, str(warehouse) if warehouse else None)
     s = run_pipeline(log_level="DEBUG" if verbose else "WARNING", partition=partition)
@@ -154,9 +163,34 @@ def sql(
     typer.echo(f"{len(rows)} row(s)")
 
 
-def main() -> None:  # pragma: no cover
-    app(prog_name="complaints")
+def main() -> None:
+    """Console entry point: run the command, then leave without the interpreter's teardown.
+
+    A normal exit ends with a full garbage collection over everything Dagster, dbt's manifest and
+    Great Expectations left on the heap: 1.4 s after a seed run, 6% of it (BENCHMARKS.md). By the
+    time a command returns, everything durable is committed and closed (SQLite transactions,
+    DuckDB files written and replaced), so we flush the streams, wait for worker threads, run the
+    atexit handlers (logging's flush among them) and end the process with the command's exit code.
+    In-process callers (tests, `typer.testing.CliRunner`) use `app` and keep the normal path.
+    """
+    try:
+        app(prog_name="complaints")
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

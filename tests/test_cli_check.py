@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -108,3 +110,37 @@ def test_unreadable_file_exit_2(tmp_path: Path) -> None:
     )
     assert res.exit_code == 2
     assert json.loads(res.output)["code"] == "extract_error"
+
+
+def _console_script(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `complaints` script, whose `main` ends the process with os._exit."""
+    script = Path(sys.executable).parent / "complaints"
+    return subprocess.run(
+        [str(script), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_console_script_keeps_exit_codes_and_flushes_output(tmp_path: Path) -> None:
+    failing = _console_script(
+        "check", str(APPENDIX_1), "--kind", "outcome_matrix", "--period", "2022/23", "--json"
+    )
+    assert failing.returncode == 1, failing.stderr
+    report = json.loads(failing.stdout)  # complete JSON: nothing lost by the fast exit
+    assert report["reconciles"] is False
+
+    holding = _console_script(
+        "check", str(APPENDIX_C), "--kind", "root_cause_summary", "--period", "2019/20"
+    )
+    assert holding.returncode == 0, holding.stderr
+    assert holding.stdout.rstrip().endswith("Result: every control total holds")
+
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    unreadable = _console_script(
+        "check", str(empty), "--kind", "outcome_matrix", "--period", "2022/23"
+    )
+    assert unreadable.returncode == 2
+    assert str(empty) in unreadable.stderr
+
+    usage = _console_script("check")
+    assert usage.returncode == 2 and "Missing argument" in usage.stderr
