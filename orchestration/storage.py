@@ -1,11 +1,17 @@
-"""Dagster's SQLite event log, minus the cost of building a SQLAlchemy engine for every event.
+"""Dagster's SQLite event log, minus the cost of opening the database for every event.
 
 A full run stores about 1,700 events (one planned and one result event per dbt model and test).
-The stock `SqliteEventLogStorage` calls `create_engine` inside every `_connect`, so every insert
-also recompiles its SQL (the compiled-statement cache lives on the engine): profiled at about
-9 ms per event, 15 s of a 31 s seed run (BENCHMARKS.md). Keeping one engine per shard keeps the
-same files, schema, transactions and `NullPool` (no connection outlives its `with` block, so other
-processes such as `dagster dev` see the same locking as before); only the engine is reused.
+The stock `SqliteEventLogStorage` calls `create_engine` inside every `_connect` (so every insert
+also recompiles its SQL: the compiled-statement cache lives on the engine) and uses `NullPool`, so
+every event also opens a SQLite connection and closes it again; closing the last connection of a
+WAL database checkpoints the log and deletes it. Profiled at about 9 ms per event, 15 s of a 31 s
+seed run; replaying a seed run's 1,715 events costs 3.9 ms each with cached engines alone and
+0.67 ms with pooled connections (BENCHMARKS.md).
+
+Here each shard keeps one engine and one pooled connection. The files, schema and transactions
+are the stock ones, and the per-process lock still serialises access. Other processes (`dagster
+dev`, the daemon) are unaffected: in WAL mode an idle connection holds no lock, and SQLite still
+checkpoints automatically as the log grows.
 
 Configured in `$DAGSTER_HOME/dagster.yaml` (written by `complaints run`):
 
@@ -35,7 +41,7 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 MAX_CACHED_ENGINES = 32
 
@@ -76,8 +82,12 @@ class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
     def _new_engine(self, shard: str) -> Engine:
         engine = create_engine(
             self.conn_string_for_shard(shard),
-            poolclass=NullPool,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            # One connection kept per shard; more only while several threads hold one (never
+            # a wait: max_overflow -1). `_db_lock` serialises their use across threads.
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=-1,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
         # Dagster creates every shard in WAL mode. There, synchronous=NORMAL skips the fsync on
         # each commit (one per event) and syncs at checkpoints instead: the database stays
@@ -150,18 +160,25 @@ class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
             finally:
                 self._batch = None
 
-    def wipe(self) -> None:
+    def _dispose_engines(self) -> None:
+        # Closes the pooled connections: before files are deleted or the schema migrated.
         with self._db_lock:
+            engines = [*self._engines.values(), self._reflection_engine]
             self._engines.clear()
+            self._reflection_engine = None
+        for engine in engines:
+            if engine is not None:
+                engine.dispose()
+
+    def wipe(self) -> None:
+        self._dispose_engines()
         self._tables_found.clear()
         super().wipe()
 
     def upgrade(self) -> None:
-        self._engines.clear()
+        self._dispose_engines()
         super().upgrade()
 
     def dispose(self) -> None:
-        for engine in self._engines.values():
-            engine.dispose()
-        self._engines.clear()
+        self._dispose_engines()
         super().dispose()

@@ -4,6 +4,7 @@ the stock files and answers every reader, including one that does not set DAGSTE
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,37 @@ def test_hand_written_dagster_yaml_is_left_alone(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     configure_environment(None, None)
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_pooled_connection_is_reused_and_leaves_the_shard_unlocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    configure_environment(None, None)
+    index_db = home / "history" / "runs" / "index.db"
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, CachedEngineSqliteEventLogStorage)
+        assert materialize([tiny], instance=instance).success
+        engine = storage._engines["index"]
+        first = engine.pool.connect()
+        dbapi_id = id(first.dbapi_connection)
+        first.close()
+        assert materialize([tiny], instance=instance).success
+        assert storage._engines["index"] is engine
+        again = engine.pool.connect()
+        assert id(again.dbapi_connection) == dbapi_id  # the same SQLite connection, kept
+        again.close()
+        pool = engine.pool
+        assert pool.checkedin() == 1
+
+        # Another process's writer gets the write lock at once (timeout 0) while ours is idle.
+        other = sqlite3.connect(index_db, timeout=0)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("create table if not exists outsider (x integer)")
+        other.commit()
+        other.close()
+        assert materialize([tiny], instance=instance).success
+        assert len(instance.get_runs()) == 3
+    assert pool.checkedin() == 0  # its connection closed with the instance
