@@ -21,8 +21,8 @@ concurrency:
     max_concurrent_runs: 1
 telemetry:
   enabled: false
-# The stock SQLite event log with one SQLAlchemy engine per file instead of one per event
-# (orchestration/storage.py): same files, about 9 ms less per event.
+# The stock SQLite event log, keeping one engine and one connection per file instead of
+# opening both for every event (orchestration/storage.py): same files, about 8 ms less per event.
 event_log_storage:
   module: orchestration.storage
   class: CachedEngineSqliteEventLogStorage

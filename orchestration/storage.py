@@ -58,7 +58,7 @@ class _Batch:
 
 
 class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
-    """`SqliteEventLogStorage` with one SQLAlchemy engine per shard instead of one per call."""
+    """`SqliteEventLogStorage` with one engine and one pooled connection per shard, not per call."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: dict[str, Engine] = {}

@@ -1,4 +1,4 @@
-"""The project's Dagster instance: our event log storage (one SQLAlchemy engine per shard) keeps
+"""The project's Dagster instance: our event log storage (one engine and connection per shard) keeps
 the stock files and answers every reader, including one that does not set DAGSTER_HOME."""
 
 from __future__ import annotations
