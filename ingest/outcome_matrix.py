@@ -44,7 +44,7 @@ _LONE_LETTER = re.compile(r"^[A-Za-z]$")
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
 _MAX_REPAIR_COMBINATIONS = 4096
 _SMALL_INT = {str(i): i for i in range(10000)} | {"": 0}
-_CLEAN_ROW = re.compile(r"^([^\t<&]*)((?:\t\d*){5}\t\d+)\t*$")
+_CLEAN_ROW = re.compile(r"^([^\t<]*)((?:\t\d*){5}\t\d+)\t*$")
 
 
 @dataclass(slots=True)
@@ -73,6 +73,7 @@ class _Block:
     parent: _Row
     children: list[_Row]
     noise: list[_Row]
+    sums: list[int] | None = None  # column sums of the children, kept when no repair changed them
 
 
 def parse_outcome_matrix(lines: list[str], source: str) -> ParsedExtract:
@@ -99,7 +100,7 @@ def _read_rows(lines: list[str], source: str, result: ParsedExtract) -> list[_Ro
         )
     rows: list[_Row] = []
     seen_header = False
-    last_nonblank = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
+    last_nonblank = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), -1)
     clean_row = _CLEAN_ROW.match
     for idx, raw in enumerate(lines):
         if seen_header:
@@ -110,7 +111,9 @@ def _read_rows(lines: list[str], source: str, result: ParsedExtract) -> list[_Ro
                     values = list(map(_SMALL_INT.__getitem__, cells))
                 except KeyError:
                     values = [int(v) if v else 0 for v in cells]
-                name = " ".join(clean.group(1).split())
+                name = clean.group(1)
+                # "&" may start an entity ("&amp;"): such names take the slow path's clean-up.
+                name = strip_tags(name) if "&" in name else " ".join(name.split())
                 grand = name[:1] in "Gg" and _is_grand_name(name)
                 rows.append(_Row(idx + 1, raw, name, values, True, grand))
                 continue
@@ -341,11 +344,6 @@ def _column_sums(rows: list[_Row]) -> list[int]:
     return [sum(col) for col in zip(*(r.values for r in rows), strict=True)]
 
 
-def _column_diffs(parent: _Row, children: list[_Row]) -> list[int]:
-    sums = _column_sums(children)
-    return [sums[j] - parent.values[j] for j in range(5)]
-
-
 def _single_cell_fixes(row: _Row) -> list[tuple[int, int]]:
     """(column, new value) pairs that make the row's cells add up to its own total."""
     excess = row.outcome_sum - row.total
@@ -354,9 +352,13 @@ def _single_cell_fixes(row: _Row) -> list[tuple[int, int]]:
 
 def _reconcile_block(block: _Block, result: ParsedExtract) -> None:
     parent = block.parent
-    inconsistent = [c for c in block.children if c.outcome_sum != c.total]
-    diffs = _column_diffs(parent, block.children)
+    inconsistent = [
+        c for c in block.children if (v := c.values)[0] + v[1] + v[2] + v[3] + v[4] != v[5]
+    ]
+    sums = _column_sums(block.children)
+    diffs = [sums[j] - parent.values[j] for j in range(5)]
     if not inconsistent and not block.noise and not any(diffs):
+        block.sums = sums
         return
 
     noise_options = [(False, True) for _ in block.noise]  # keep?, drop
@@ -454,6 +456,7 @@ def _emit(departments: list[tuple[_Row, list[_Block]]], grand: _Row, result: Par
     # Every row's own total is checked; only a failing one becomes a control-total record (the
     # number checked is kept), so the report stays readable and the parser fast.
     to_check: list[tuple[_Row, str]] = [(grand, "Grand Total")]
+    dropped = {r.line for r in result.repairs if r.kind == "row_dropped"}
     for dept, blocks in departments:
         dname = dept.name
         result.subtotals.append(_subtotal(dept, "department", dname, None))
@@ -493,11 +496,11 @@ def _emit(departments: list[tuple[_Row, list[_Block]]], grand: _Row, result: Par
                         _row_failure(child, f"{dname} / {rcname} / {child.name}")
                     )
             for row in block.noise:
-                if not any(r.line == row.line for r in result.repairs if r.kind == "row_dropped"):
+                if row.line not in dropped:
                     result.warnings.append(
                         ParseWarning(row.line, f"nameless row without a total ignored: {row.raw!r}")
                     )
-            _compare(result, "root_cause", f"{dname} / {rcname}", rc, block.children)
+            _compare(result, "root_cause", f"{dname} / {rcname}", rc, block.children, block.sums)
         _compare(result, "department", dname, dept, [b.parent for b in blocks])
     result.subtotals.append(_subtotal(grand, "grand_total", None, None))
     _compare(result, "grand_total", "Grand Total", grand, [d for d, _ in departments])
@@ -520,8 +523,15 @@ def _row_failure(row: _Row, scope: str) -> ControlTotal:
     )
 
 
-def _compare(result: ParsedExtract, level: str, scope: str, parent: _Row, kids: list[_Row]) -> None:
-    computed = _column_sums(kids)
+def _compare(
+    result: ParsedExtract,
+    level: str,
+    scope: str,
+    parent: _Row,
+    kids: list[_Row],
+    computed: list[int] | None = None,
+) -> None:
+    computed = computed if computed is not None else _column_sums(kids)
     diff = [c - s for c, s in zip(computed, parent.values, strict=True)]
     explanation = None
     if any(diff):
