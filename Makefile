@@ -40,7 +40,7 @@ test: lint validate
 
 dev: prepare
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/python -c "from orchestration.runner import configure_environment; configure_environment(None, None)"
-	DAGSTER_HOME=$(CURDIR)/.dagster_home DAGSTER_EVENT_BATCH_SIZE=2000 $(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(CURDIR)/.dagster_home DAGSTER_EVENT_BATCH_SIZE=$$($(BIN)/python -c "from orchestration.runner import EVENT_BATCH_SIZE; print(EVENT_BATCH_SIZE)") $(BIN)/dagster dev -w workspace.yaml
 
 bench: install
 	$(BIN)/python benchmarks/parse.py

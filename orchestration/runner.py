@@ -73,10 +73,9 @@ def configure_environment(landing: str | None, warehouse: str | None) -> None:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     wanted = dagster_yaml(home)
+    current = config.read_text() if config.exists() else None
     # Ours (first line) is kept current; a dagster.yaml someone wrote by hand is left alone.
-    if not config.exists() or (
-        config.read_text().startswith(DAGSTER_YAML.splitlines()[0]) and config.read_text() != wanted
-    ):
+    if current is None or (current.startswith(DAGSTER_YAML.splitlines()[0]) and current != wanted):
         config.write_text(wanted)
 
 

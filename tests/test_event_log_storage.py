@@ -28,12 +28,19 @@ def tiny() -> int:
     return 1
 
 
-def test_persistent_instance_uses_cached_engines_and_reopens_without_dagster_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project Dagster home, configured as `complaints run` does."""
     home = tmp_path / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
     configure_environment(None, None)
+    return home
+
+
+def test_persistent_instance_uses_cached_engines_and_reopens_without_dagster_home(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = (home / "dagster.yaml").read_text()
     assert f'base_dir: "{home.resolve() / "history" / "runs"}"' in config
 
@@ -70,12 +77,8 @@ def tiny_is_one(tiny: int) -> AssetCheckResult:
 
 
 def test_planned_events_are_written_as_one_batch_with_the_same_records(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
-    configure_environment(None, None)
     assert int(os.environ["DAGSTER_EVENT_BATCH_SIZE"]) > 1
 
     batches: list[list[str]] = []
@@ -114,12 +117,7 @@ def test_planned_events_are_written_as_one_batch_with_the_same_records(
         assert instance.get_latest_materialization_event(AssetKey("downstream")) is not None
 
 
-def test_a_failing_batch_leaves_nothing_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    configure_environment(None, None)
+def test_a_failing_batch_leaves_nothing_behind(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with DagsterInstance.get() as instance:
         result = materialize([tiny, downstream], instance=instance)
         storage = instance.event_log_storage
@@ -156,12 +154,7 @@ def test_hand_written_dagster_yaml_is_left_alone(
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
 
 
-def test_pooled_connection_is_reused_and_leaves_the_shard_unlocked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    configure_environment(None, None)
+def test_pooled_connection_is_reused_and_leaves_the_shard_unlocked(home: Path) -> None:
     index_db = home / "history" / "runs" / "index.db"
     with DagsterInstance.get() as instance:
         storage = instance.event_log_storage
