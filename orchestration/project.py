@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from functools import cache
@@ -15,11 +16,20 @@ from orchestration.warehouse import BUILD_DB_NAME, PROJECT_ROOT, warehouse_dir
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+def dbt_executable() -> str:
+    """dbt next to this interpreter (the venv), else on PATH."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
 @cache
 def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.prepare_if_dev()  # only under `dagster dev`
-    return project
+    # Under `dagster dev`, re-parse when a project file changed, as `make prepare` does and with
+    # the venv's dbt: the stock `prepare_if_dev` looks for `dbt` on PATH, which an unactivated
+    # venv does not provide (the code location then fails to load).
+    if os.getenv("DAGSTER_IS_DEV_CLI"):
+        prepare_dbt()
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def manifest_path() -> Path:
@@ -45,10 +55,9 @@ def prepare_dbt(force: bool = False) -> Path:
             return manifest
     env = {**os.environ}
     env.setdefault("COMPLAINTS_BUILD_DB", str(warehouse_dir() / BUILD_DB_NAME))
-    dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(
         [
-            str(dbt) if dbt.exists() else "dbt",
+            dbt_executable(),
             "parse",
             "--quiet",
             "--profiles-dir",

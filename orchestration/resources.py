@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import shutil
-import sys
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +14,7 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from orchestration.project import DBT_PROJECT_DIR
+from orchestration.project import DBT_PROJECT_DIR, dbt_executable
 from orchestration.warehouse import (
     BUILD_DB_NAME,
     PUBLISHED_DB_NAME,
@@ -47,12 +45,6 @@ class WarehouseResource(ConfigurableResource):
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         Path(self.warehouse_dir).mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(self.build_db), read_only=read_only)
-
-
-def dbt_executable() -> str:
-    """dbt next to this interpreter (the venv), else on PATH."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
 class ComplaintsDbtCliResource(DbtCliResource):
