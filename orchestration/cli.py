@@ -135,32 +135,56 @@ def sql(
     warehouse: Path | None = typer.Option(
         None, "--warehouse", help="Warehouse folder (default warehouse/)."
     ),
-    limit: int = typer.Option(200, "--limit", help="Rows to print at most."),
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help="table, csv, json or markdown.", show_default=True
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the result to this file instead of printing it."
+    ),
+    limit: int | None = typer.Option(
+        None,
+        "--limit",
+        help="Rows at most (default: 200 for a table printed on the terminal, all otherwise).",
+    ),
 ) -> None:
-    """Run a read-only query on the published marts database and print a table."""
-    import duckdb
-    from rich.console import Console
-    from rich.table import Table
+    """Run one read-only query on the published marts database and print or save the result.
 
+    Only the published tables are reachable: reading or writing other files, ATTACH, INSTALL/LOAD
+    and SET are refused. Exit 0 on success, 1 when the query fails or is refused, 2 when the
+    published file does not exist yet or an option is wrong.
+    """
+    from orchestration.sqlquery import OutputFormat, QueryError, render, run_query
     from orchestration.warehouse import PUBLISHED_DB_NAME, warehouse_dir
 
+    try:
+        out_format = OutputFormat(fmt)
+    except ValueError:
+        typer.echo(f"error: --format must be one of {', '.join(OutputFormat)}", err=True)
+        raise typer.Exit(2) from None
     path = warehouse_dir(warehouse) / PUBLISHED_DB_NAME
     if not path.exists():
         typer.echo(f"error: {path} does not exist yet: run `complaints run` first", err=True)
         raise typer.Exit(2)
+    if output is not None and output.resolve() == path.resolve():
+        typer.echo("error: --output must not be the published database", err=True)
+        raise typer.Exit(2)
+    if limit is None and out_format is OutputFormat.table and output is None:
+        limit = 200
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            cur = con.execute(query)
-            names = [d[0] for d in cur.description or []]
-            rows = cur.fetchmany(limit)
-    except duckdb.Error as exc:
+        result = run_query(path, query, limit)
+    except QueryError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    table = Table(*names, show_lines=False)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console(width=200).print(table)
-    typer.echo(f"{len(rows)} row(s)")
+    text = render(result, out_format)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(result.rows)} row(s) written to {output}", err=True)
+    else:
+        typer.echo(text, nl=False)
+    if result.truncated:
+        typer.echo(f"only the first {limit} row(s): more with --limit N", err=True)
+    elif out_format is OutputFormat.table and output is None:
+        typer.echo(f"{len(result.rows)} row(s)")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from dagster import Definitions, in_process_executor
 from orchestration.assets.dbt import complaints_dbt_models
 from orchestration.assets.publish import published_marts
 from orchestration.assets.raw import extract_registry, raw_extracts, reviewed_waivers
+from orchestration.assets.report import analysts_report
 from orchestration.checks import gate_checks
 from orchestration.jobs import rebuild_job, refresh_job
 from orchestration.resources import default_resources
@@ -22,6 +23,7 @@ def build_defs(resources: dict[str, object] | None = None) -> Definitions:
             reviewed_waivers,
             complaints_dbt_models,
             published_marts,
+            analysts_report,
         ],
         asset_checks=gate_checks(),
         jobs=[refresh_job, rebuild_job],

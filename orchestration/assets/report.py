@@ -1,0 +1,40 @@
+"""The analysts' HTML report as an asset downstream of the publication."""
+
+from pathlib import Path
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from orchestration.assets.publish import published_marts
+from orchestration.report import REPORT_NAME, build_report
+from orchestration.resources import WarehouseResource
+
+
+@asset(
+    group_name="publish",
+    kinds={"html"},
+    deps=[published_marts],
+    description=(
+        "The analysts' report (warehouse/report.html): a static, self-contained HTML file (no "
+        "scripts, no network; prints as a committee paper) built from the published file only: "
+        "department scorecard, service areas with the highest upheld-or-partly share, root-cause "
+        "categories by department, change between periods, reconciliation status. Each chart "
+        "has its numbers as a table and states its metric."
+    ),
+)
+def analysts_report(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
+    published = warehouse.published_db
+    out = Path(published).parent / REPORT_NAME
+    result = build_report(published, out)
+    context.log.info(f"report for publication {result.publication_id}: {out}")
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(out)),
+            "url": MetadataValue.url(out.as_uri()),
+            "publication_id": result.publication_id,
+            "figures": result.figures,
+            "bytes": result.size,
+            "preview": MetadataValue.md(result.summary_markdown),
+        }
+    )
