@@ -40,3 +40,14 @@ def run(landing: Path, warehouse: Path, instance=None) -> RunSummary:  # type: i
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def published_outputs(warehouse: Path) -> dict[str, str]:
+    """What readers see besides the database: where `exports` points, the digest of every file
+    in every export version, and of the report."""
+    outputs = {"exports ->": os.readlink(warehouse / "exports")}
+    for path in sorted((warehouse / "exports.versions").rglob("*")):
+        if path.is_file():
+            outputs[str(path.relative_to(warehouse))] = digest(path)
+    outputs["report.html"] = digest(warehouse / "report.html")
+    return outputs

@@ -44,3 +44,18 @@ def test_cookbook_queries_run_on_the_published_file(published_warehouse) -> None
         ("brent_2022_23_outcome_matrix", "ok"): 326,
         ("brent_2022_23_outcome_matrix", "waived"): 4,
     }
+
+
+def test_cookbook_queries_run_on_the_parquet_exports(published_warehouse) -> None:  # type: ignore[no-untyped-def]
+    """The same questions answered from the Parquet folder (views.sql, as the README shows) give
+    exactly the answers of the published file."""
+    _, warehouse, _ = published_warehouse
+    exports = (warehouse / "exports").resolve()
+    with duckdb.connect(str(warehouse / "marts.duckdb"), read_only=True) as con:
+        expected = [con.execute(q).fetchall() for q in cookbook_queries()]
+    with duckdb.connect() as con:
+        con.execute(f"set file_search_path = '{exports}'")
+        con.execute((exports / "views.sql").read_text(encoding="utf-8"))
+        got = [con.execute(q).fetchall() for q in cookbook_queries()]
+    assert got == expected
+    assert all(got)

@@ -21,6 +21,7 @@ from tests.pipeline import (
     APPENDIX_C,
     copy_landing,
     digest,
+    published_outputs,
     replace_in_line,
     run,
 )
@@ -40,7 +41,9 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def workspace(baseline: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A private copy of the baseline: (landing, warehouse)."""
     shutil.copytree(baseline / "landing", tmp_path / "landing")
-    shutil.copytree(baseline / "warehouse", tmp_path / "warehouse")
+    # symlinks=True: `exports` stays the link publication switches (followed, it would be a
+    # real folder, which publication refuses to replace).
+    shutil.copytree(baseline / "warehouse", tmp_path / "warehouse", symlinks=True)
     return tmp_path / "landing", tmp_path / "warehouse"
 
 
@@ -56,6 +59,7 @@ def test_fault_injected_count_blocks_publication(workspace: tuple[Path, Path]) -
     landing, warehouse = workspace
     published = warehouse / "marts.duckdb"
     before = digest(published)
+    exports_before = published_outputs(warehouse)
     # One cause count of Repairs changed: its causes now add up to 201, not the stated 200.
     replace_in_line(landing / APPENDIX_C, 10, "Service Delayed – 71", "Service Delayed – 72")
 
@@ -63,6 +67,9 @@ def test_fault_injected_count_blocks_publication(workspace: tuple[Path, Path]) -
 
     assert not summary.success
     assert digest(published) == before
+    # The exports folder (link, every file) and the report are byte-identical too.
+    assert published_outputs(warehouse) == exports_before
+    assert len(exports_before) > 20
     assert not summary.published_updated
     gate = {k: v for k, v in summary.gate_results.items() if not v[0]}
     assert set(gate) == {

@@ -28,9 +28,14 @@ def marts(published_warehouse):  # type: ignore[no-untyped-def]
 
 
 def table_checksums(path) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
-    """Row count and an order-independent hash of every published table."""
+    """Row count and an order-independent hash of every published table (the publication
+    tables excepted: each publication has its own id, run and time)."""
     with duckdb.connect(str(path), read_only=True) as con:
-        tables = [r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute("select table_name from duckdb_tables()").fetchall()
+            if not r[0].startswith("publication")
+        ]
         return {
             t: con.execute(f'select count(*), sum(hash(t)) from main."{t}" as t').fetchone()
             for t in sorted(tables)

@@ -34,9 +34,12 @@ def to_svg(chart: alt.TopLevelMixin, prefix: str) -> str:
     spec = _spec(chart)
     spec.pop("title", None)
     svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version())
-    svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
-    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
-    svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
+    # Vega numbers clip paths with a counter global to the process: renumber them per chart so
+    # the same published file always gives the same report.
+    ids = {old: f"{prefix}-{n}" for n, old in enumerate(re.findall(r'\bid="([^"]+)"', svg), 1)}
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{ids[m[1]]}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{ids.get(m[1], m[1])})", svg)
+    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{ids.get(m[1], m[1])}"', svg)
     return svg.replace("<svg ", f'<svg role="img" data-chart="{prefix}" ', 1)
 
 
