@@ -145,11 +145,10 @@ def publish(build_db: Path, published_db: Path, run_id: str | None = None) -> Pu
     Any failure before the swaps leaves the previous file and exports untouched.
     """
     warehouse = published_db.parent
-    check_exports_link(warehouse)
     publication = new_publication(run_id)
     tmp = published_db.with_name(f".{published_db.name}.{uuid.uuid4().hex}.tmp")
-    version: Path | None = None
     try:
+        check_exports_link(warehouse)
         rows = _write_database(build_db, tmp, publication)
         fsync_path(tmp)
         version, manifest = write_exports(tmp, warehouse, _manifest_header(publication))

@@ -199,7 +199,8 @@ READER = textwrap.dedent(
     import hashlib, json, os, sys, time
     import duckdb
     link, stop = sys.argv[1], sys.argv[2]
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     seen, reads, problems = set(), 0, []
     while not os.path.exists(stop):
         folder = os.path.realpath(link)  # resolve once, read everything from there
