@@ -144,8 +144,21 @@ def render_json(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
 
 
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER")
-_NUMERIC += ("USMALLINT", "UTINYINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+_NUMERIC: tuple[str, ...] = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+)
 
 
 def _markdown_cell(value: object) -> str:
