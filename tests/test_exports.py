@@ -71,7 +71,7 @@ def test_manifest_describes_every_table_and_file(exported) -> None:  # type: ign
             ]
             for t, _ in tables
         }
-        counts = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t, _ in tables}
+        counts = {t: con.execute(f'select count(*) from "{t}"').fetchall()[0][0] for t, _ in tables}
     assert (manifest["publication_id"], manifest["run_id"]) == publication
     assert manifest["storage_version"] == "v1.0.0"
     assert [(t["name"], t["description"]) for t in manifest["tables"]] == tables

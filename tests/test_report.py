@@ -359,9 +359,11 @@ def test_asset_metadata_links_and_previews(published_warehouse, tmp_path: Path) 
     metadata = result.asset_materializations_for_node("analysts_report")[0].metadata
     assert metadata["path"].value == str(private / "report.html")
     assert metadata["url"].value == (private / "report.html").as_uri()
-    preview = metadata["preview"].value
+    preview = str(metadata["preview"].value)
     assert "1,945 complaints" in preview and "457 ok, 4 waived, 0 failed" in preview
-    png = base64.b64decode(re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)\)", preview)[1])
+    image = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)\)", preview)
+    assert image is not None, preview
+    png = base64.b64decode(image[1])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     print(f"preview PNG {width}x{height}, {len(png):,} bytes; summary:\n{preview[:600]}")
