@@ -341,7 +341,7 @@ def _write_publication_tables(con: duckdb.DuckDBPyConnection, publication: Publi
 
 def read_publication(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     """The `publication` row of an open published file, as a dict."""
-    cur = con.execute("select * from main.publication")
+    cur = con.execute("select * from publication")
     names = [d[0] for d in cur.description or []]
     row = cur.fetchone()
     if row is None:

@@ -22,6 +22,8 @@ from typing import Any
 
 import duckdb
 
+from orchestration.exports import sql_literal
+
 REFUSAL = (
     "refused: `complaints sql` only reads the published tables; reading or writing files, "
     "attaching databases, extensions and settings are disabled"
@@ -48,18 +50,31 @@ class QueryResult:
 
 
 def connect_published(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection that reaches nothing but the tables in `path`."""
-    return duckdb.connect(
-        str(path),
-        read_only=True,
+    """A read-only connection that reaches nothing but the tables in `path`.
+
+    The file is attached to a fresh in-memory database rather than opened with
+    `duckdb.connect(path)`: DuckDB shares one database instance per path within a process, so a
+    connection someone already holds (an analyst's, or a test's) would hand us its old snapshot
+    of a replaced file, or refuse our different configuration. External access is disabled and
+    the configuration locked after the attach, so nothing else can be attached, read or written.
+    """
+    con = duckdb.connect(
+        ":memory:",
         config={
-            "enable_external_access": False,
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
             "allow_community_extensions": False,
-            "lock_configuration": True,
         },
     )
+    try:
+        con.execute(f"attach {sql_literal(str(path))} as marts (read_only)")
+        con.execute("use marts")
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def run_query(path: Path, query: str, limit: int | None) -> QueryResult:

@@ -453,3 +453,17 @@ def test_change_between_periods_for_both_layouts(multi_period: dict[str, Any]) -
     assert {t["attrs"]["period"] for t in multi_period["tables"] if t["key"] == "scorecard"} == {
         "2019/20"
     }
+
+
+def test_report_asset_is_downstream_of_the_publication() -> None:
+    from dagster import AssetKey
+
+    from orchestration.definitions import defs
+    from orchestration.jobs import rebuild_job, refresh_job
+
+    graph = defs.resolve_asset_graph()
+    report = AssetKey("analysts_report")
+    assert graph.get(report).parent_keys == {AssetKey("published_marts")}
+    assert graph.get(report).group_name == "publish"
+    for job in (refresh_job, rebuild_job):
+        assert report in job.selection.resolve(graph), job.name

@@ -152,3 +152,27 @@ def test_escape_is_refused(warehouse: Path, tmp_path: Path, name: str) -> None:
 def test_plain_errors_are_not_called_refusals(warehouse: Path) -> None:
     code, _, err = _sql(warehouse, "select * from no_such_table")
     assert code == 1 and "refused" not in err and "no_such_table" in err
+
+
+def test_a_connection_held_in_the_same_process_does_not_leak_its_snapshot(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """DuckDB shares one instance per path in a process: an analyst's open connection must
+    neither block the query tool (different configuration) nor hand it the replaced file."""
+    import os
+
+    from orchestration.sqlquery import run_query
+
+    path = tmp_path / "marts.duckdb"
+    path.write_bytes((warehouse / "marts.duckdb").read_bytes())
+    analyst = duckdb.connect(str(path), read_only=True)
+    try:
+        old = analyst.execute("select publication_id from publication").fetchall()
+        with duckdb.connect(str(tmp_path / "next.duckdb")) as con:
+            con.execute("create table publication as select 'the next one' as publication_id")
+        os.replace(tmp_path / "next.duckdb", path)
+        result = run_query(path, "select publication_id from publication", None)
+        assert result.rows == [("the next one",)]
+        assert analyst.execute("select publication_id from publication").fetchall() == old
+    finally:
+        analyst.close()

@@ -15,7 +15,7 @@ import jinja2
 from orchestration.exports import fsync_path
 from orchestration.publication import read_publication
 from orchestration.report import sections
-from orchestration.report.charts import to_png
+from orchestration.report.charts import svg_to_png
 from orchestration.report.model import Section
 from orchestration.sqlquery import connect_published
 
@@ -59,15 +59,19 @@ def build_report(published_db: Path, out: Path) -> ReportResult:
             sections.change_section(con),
             sections.reconciliation_section(con, facts),
         ]
-        chart = sections.scorecard_chart(con)
-    preview = to_png(chart) if chart is not None else None
+    # The preview in the Dagster UI: the first chart (the first council's scorecard when there
+    # is one), from the SVG already rendered for the report.
+    first = next((f for section in body for f in section.figures if f.svg), None)
+    preview = svg_to_png(first.svg) if first is not None and first.svg else None
     scope = describe_scope(extracts)
     html = render_html(publication, extracts, body, facts, scope)
     _replace(out, html)
     return ReportResult(
         path=out,
         publication_id=str(publication["publication_id"]),
-        summary_markdown=summary_markdown(publication, scope, facts, preview),
+        summary_markdown=summary_markdown(
+            publication, scope, facts, preview, first.title if first else ""
+        ),
         preview_png=preview,
         figures=sum(len(s.figures) for s in body),
         size=out.stat().st_size,
@@ -114,7 +118,11 @@ def render_html(
 
 
 def summary_markdown(
-    publication: dict[str, Any], scope: str, facts: list[str], preview: bytes | None
+    publication: dict[str, Any],
+    scope: str,
+    facts: list[str],
+    preview: bytes | None,
+    caption: str,
 ) -> str:
     lines = [
         f"**Complaints report** for publication `{publication['publication_id']}` "
@@ -124,7 +132,7 @@ def summary_markdown(
     ]
     if preview is not None:
         encoded = base64.b64encode(preview).decode("ascii")
-        lines += ["", f"![Department scorecard](data:image/png;base64,{encoded})"]
+        lines += ["", f"**{caption}**", "", f"![{caption}](data:image/png;base64,{encoded})"]
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,9 @@ def _vl_version() -> str | None:
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, object]:
-    spec: dict[str, object] = chart.to_dict()
+    # Schema validation (jsonschema over the whole Vega-Lite schema) costs more than rendering;
+    # the specs are built here by code the tests render, and vl-convert rejects invalid ones.
+    spec: dict[str, object] = chart.to_dict(validate=False)
     return spec
 
 
@@ -43,8 +45,9 @@ def to_svg(chart: alt.TopLevelMixin, prefix: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" data-chart="{prefix}" ', 1)
 
 
-def to_png(chart: alt.TopLevelMixin, scale: float = 1.0) -> bytes:
-    png: bytes = vlc.vegalite_to_png(_spec(chart), vl_version=_vl_version(), scale=scale)
+def svg_to_png(svg: str) -> bytes:
+    """A chart already rendered for the report, as PNG (no second Vega run)."""
+    png: bytes = vlc.svg_to_png(svg)
     return png
 
 

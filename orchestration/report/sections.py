@@ -179,20 +179,6 @@ def _scorecard_figure(
     )
 
 
-def scorecard_chart(con: duckdb.DuckDBPyConnection) -> Any | None:
-    """The first council's scorecard chart (the preview image in the Dagster UI)."""
-    latest = _latest(con, "mart_department_scorecard")
-    if not latest:
-        return None
-    council, period = latest[0]
-    frame = con.execute(
-        "select department, total, decided, fault_found_rate from mart_department_scorecard "
-        "where council = ? and period = ? order by rank_by_total, department",
-        [council, period],
-    ).df()
-    return charts.scorecard(frame, f"{council} {period}: complaints and fault-found rate")
-
-
 # --- Service areas with the highest upheld-or-partly share ----------------------------------
 
 
