@@ -182,11 +182,15 @@ def _write_database(build_db: Path, target: Path, publication: Publication) -> d
             f"attach {sql_literal(str(target))} as pub (storage_version {sql_literal(STORAGE_VERSION)})"
         )
         con.execute(f"attach {sql_literal(str(build_db))} as build (read_only)")
+        # One transaction: hundreds of CREATE and COMMENT statements, one write-ahead-log flush
+        # (autocommitted, each would sync the log on its own).
+        con.execute("begin transaction")
         for table in published_tables(con, "build"):
             _copy_table(con, table)
         _write_publication_tables(con, publication)
         for table in [*published_tables(con, "pub"), *PUBLICATION_TABLES]:
             counts[table] = _count(con, f'pub.main."{table}"')
+        con.execute("commit")
         con.execute("detach build")
         con.execute("checkpoint pub")
         con.execute("detach pub")

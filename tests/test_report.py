@@ -467,3 +467,28 @@ def test_report_asset_is_downstream_of_the_publication() -> None:
     assert graph.get(report).group_name == "publish"
     for job in (refresh_job, rebuild_job):
         assert report in job.selection.resolve(graph), job.name
+
+
+def test_many_councils_are_bounded_and_named(published_warehouse, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Nine councils (the real figures copied under other names): each per-council section
+    draws the first six and names the three it leaves out."""
+    from orchestration.report.sections import MAX_COUNCILS
+
+    _, warehouse, _ = published_warehouse
+    path = tmp_path / "marts.duckdb"
+    shutil.copy(warehouse / "marts.duckdb", path)
+    with duckdb.connect(str(path)) as con:
+        for table in ("mart_department_scorecard", "mart_service_uphold_rates"):
+            con.execute(
+                f"insert into {table} select t.* replace ('Copy ' || n as council) "
+                f"from {table} as t, range(1, 9) as r(n) where council = 'Brent'"
+            )
+        con.execute(
+            "insert into mart_service_root_causes select t.* replace ('Copy ' || n as council) "
+            "from mart_service_root_causes as t, range(1, 9) as r(n) where council = 'Brent'"
+        )
+    result = build_report(path, tmp_path / "report.html")
+    html = result.path.read_text(encoding="utf-8")
+    assert result.figures == 3 * MAX_COUNCILS + 1  # three per-council sections + reconciliation
+    assert html.count("Showing the first 6 of 9 councils (alphabetically); not shown: ") == 3
+    assert "not shown: Copy 6, Copy 7, Copy 8." in html

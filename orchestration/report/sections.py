@@ -26,6 +26,10 @@ from orchestration.report.model import (
 # their share (stated in the report beside the chart).
 MIN_INSTANCES = 30
 TOP_SERVICE_AREAS = 15
+# Per-council figures for this many councils (alphabetically) per section: the report is a paper
+# for a committee, not a catalogue of a hundred councils (which would also take a minute to
+# draw); the section says which councils it leaves out, and the marts and exports hold them all.
+MAX_COUNCILS = 6
 
 LAYOUTS = {
     "outcome_matrix": "Appendix 1 (complaint outcomes)",
@@ -93,6 +97,18 @@ def _latest(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]
     ]
 
 
+def _bounded(section: Section, items: list[Any], councils: list[str]) -> list[Any]:
+    """The first MAX_COUNCILS items; a note in `section` names the councils left out."""
+    if len(items) <= MAX_COUNCILS:
+        return items
+    left_out = councils[MAX_COUNCILS:]
+    section.notes.append(
+        f"Showing the first {MAX_COUNCILS} of {len(items)} councils (alphabetically); not shown: "
+        f"{', '.join(left_out)}. Their figures are in the published tables and the exports."
+    )
+    return items[:MAX_COUNCILS]
+
+
 def _slug(*parts: str) -> str:
     text = "-".join(parts).lower()
     return "".join(c if c.isalnum() else "-" for c in text).strip("-")
@@ -109,7 +125,8 @@ def scorecard_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> Secti
         "decided complaints where a fault was found. Earlier periods are in 'Change between "
         "periods'.",
     )
-    for council, period in _latest(con, "mart_department_scorecard"):
+    latest = _latest(con, "mart_department_scorecard")
+    for council, period in _bounded(section, latest, [c for c, _ in latest]):
         section.figures.append(_scorecard_figure(con, council, period, facts))
     if not section.figures:
         section.notes.append("No Appendix 1 (outcome matrix) extract in this publication.")
@@ -190,7 +207,8 @@ def service_areas_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> S
         f"complaints among those with at least {MIN_INSTANCES} instances, in each council's "
         "latest Appendix C period.",
     )
-    for council, period in _latest(con, "mart_service_uphold_rates"):
+    latest = _latest(con, "mart_service_uphold_rates")
+    for council, period in _bounded(section, latest, [c for c, _ in latest]):
         section.figures.append(_service_area_figure(con, council, period, facts))
     if not section.figures:
         section.notes.append("No Appendix C (root-cause summary) extract in this publication.")
@@ -279,7 +297,8 @@ def root_causes_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> Sec
         "Appendix C root-cause instances (not complaints) by canonical category and department, "
         "in each council's latest Appendix C period.",
     )
-    for council, period in _latest(con, "mart_service_root_causes"):
+    latest = _latest(con, "mart_service_root_causes")
+    for council, period in _bounded(section, latest, [c for c, _ in latest]):
         section.figures.append(_root_cause_figure(con, council, period, facts))
     if not section.figures:
         section.notes.append("No Appendix C (root-cause summary) extract in this publication.")
@@ -357,9 +376,9 @@ def change_section(con: duckdb.DuckDBPyConnection) -> Section:
     )
     outcome_councils = _multi_period(con, "mart_department_scorecard")
     instance_councils = _multi_period(con, "mart_service_uphold_rates")
-    for council in outcome_councils:
+    for council in _bounded(section, outcome_councils, outcome_councils):
         section.figures.append(_outcome_change_figure(con, council))
-    for council in instance_councils:
+    for council in _bounded(section, instance_councils, instance_councils):
         section.figures.append(_instance_change_figure(con, council))
     for layout, councils in (
         ("outcome_matrix", outcome_councils),
