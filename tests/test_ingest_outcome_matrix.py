@@ -155,7 +155,9 @@ def test_block_that_no_arithmetic_reconciles_is_an_error(appendix_1_bytes: bytes
     )
     with pytest.raises(UnreconcilableBlockError) as err:
         parse_extract(text.encode(), "outcome_matrix", "bad.txt")
-    assert err.value.source == "bad.txt" and err.value.line == 6
+    # The arithmetic tells which row broke its block: Duty Team's cells add up to 9, not 90.
+    assert err.value.source == "bad.txt" and err.value.line == 9
+    assert "row 'Duty Team' states a total of 90 but its cells add up to 9" in err.value.reason
     assert "Communication" in err.value.reason
 
 

@@ -16,7 +16,9 @@ from tests.expected_figures import APPENDIX_C_HOUSING_CAUSES, APPENDIX_C_SERVICE
 
 @pytest.fixture(scope="module")
 def parsed(appendix_c_bytes: bytes) -> ParsedExtract:
-    return parse_extract(appendix_c_bytes, "root_cause_summary", str(APPENDIX_C))
+    return parse_extract(
+        appendix_c_bytes, "root_cause_summary", str(APPENDIX_C), council="Brent", period="2019/20"
+    )
 
 
 def test_title_and_stated_period(parsed: ParsedExtract) -> None:
@@ -174,6 +176,7 @@ def test_every_control_total_holds(parsed: ParsedExtract) -> None:
         ("heading", "ok"): 3,
         ("service_area", "ok"): 54,
         ("service_area_upheld", "ok"): 74,
+        ("period", "ok"): 1,
     }
     assert parsed.reconciles
     assert parsed.repairs == []
@@ -190,9 +193,7 @@ def test_fault_injected_total_fails_with_explanation(appendix_c_bytes: bytes) ->
 
 
 def test_missing_heading_without_mapping_is_unknown_with_warning(appendix_c_bytes: bytes) -> None:
-    parsed = parse_root_cause_summary(
-        decode_extract(appendix_c_bytes, "x"), "x", service_departments={}
-    )
+    parsed = parse_root_cause_summary(decode_extract(appendix_c_bytes, "x"), "x", departments={})
     unknown = {s.line for s in parsed.service_areas if s.department == "Unknown"}
     assert unknown == {35, 38, 41, 44, 47, 53, 56}
     assert (
