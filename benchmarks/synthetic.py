@@ -17,7 +17,8 @@ the previous service heading. Appendix 1: any number of root causes with any nam
 named like an issue type, an issue type named like its root cause, header rows repeated with
 different spacing (and the 'Outcomes' super-header), names wrapped into the next cell, stray tokens
 in empty cells, a spurious number the block arithmetic repairs, a nameless row it drops,
-thousands separators, and another table's text after the Grand Total.
+thousands separators, the last row named 'Grand Total' or 'Total', and another table's text after
+it.
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ UPHELD_WORDINGS = (
     ("upheld or partly upheld", "upheld/partly upheld"),
     ("upheld", "upheld"),
     ("partly upheld", "partly upheld"),
+    ("partially upheld", "partly upheld"),
+    ("upheld/part upheld", "upheld/partly upheld"),
 )
 # Between a label and its count: each style real extracts show (always a dash, spaced or glued).
 CAUSE_SEPARATORS = (" – ", "– ", " –", "- ", " - ", "-", "–")
@@ -530,14 +533,19 @@ def _root_cause_cell(
         paragraph.append(text)
         if shares:
             continue
-        parts.append(f"<p>{' '.join(paragraph)}</p>")
+        if not parts and rng.random() < 0.1:  # the cell's first area, its <p> tags lost
+            parts.append(" ".join(paragraph))
+        else:
+            parts.append(f"<p>{' '.join(paragraph)}</p>")
         paragraph = []
         if area.causes:
             parts.append(_cause_list(rng, area.causes))
             _expect_causes(area, line, expected)
         for sub in area.sub_groups:
+            tag = rng.choice(["i", "i", "em"])
             parts.append(
-                f"<p><i>{sub.name}{rng.choice(AREA_SEPARATORS)}{_count(sub.instances, rng)} instances</i></p>"
+                f"<p><{tag}>{sub.name}{rng.choice(AREA_SEPARATORS)}{_count(sub.instances, rng)} "
+                f"instances</{tag}></p>"
             )
             _expect_area(sub, area.name, line, department, directorate, inferred, expected)
             if sub.causes:
@@ -551,17 +559,17 @@ def _area_text(rng: random.Random, area: Area) -> str:
     unit = "instance" if area.instances == 1 and rng.random() < 0.8 else "instances"
     text = f"{area.name}{sep}{_count(area.instances, rng)} {unit}"
     if area.upheld is not None:
-        text += f"; {_count(area.upheld, rng)} {area.wording}"
+        text += f"{rng.choice(['; ', '; ', ', '])}{_count(area.upheld, rng)} {area.wording}"
     return text
 
 
 def _cause_list(rng: random.Random, causes: list[Cause]) -> str:
-    bullets = rng.random() > 0.15
-    items = []
-    for cause in causes:
-        sep = rng.choice(CAUSE_SEPARATORS)
-        items.append(f"{'• ' if bullets else ''}{cause.label}{sep}{_count(cause.count, rng)}")
-    return '<ul style="list-style-type: none"> ' + " ".join(items) + " "
+    items = [f"{c.label}{rng.choice(CAUSE_SEPARATORS)}{_count(c.count, rng)}" for c in causes]
+    style = rng.random()
+    if style < 0.1:  # HTML list items
+        return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul> "
+    bullet = "• " if style > 0.25 else ""  # bullets lost in extraction
+    return '<ul style="list-style-type: none"> ' + " ".join(bullet + i for i in items) + " "
 
 
 def _expect_area(
@@ -771,7 +779,8 @@ def render_outcome_matrix(
             )
             _issue_rows(w, dept.name, block, expected, state)
     grand = doc.grand
-    w.add("\t".join(["Grand Total", *(_count(v, rng) for v in grand)]))
+    label = rng.choice(["Grand Total", "Grand Total", "Grand total", "GRAND TOTAL", "Total"])
+    w.add("\t".join([label, *(_count(v, rng) for v in grand)]))
     expected.subtotals.append(ExpectedSubtotal(len(w.lines), "grand_total", None, None, grand))
     if rng.random() < 0.3:
         w.add()
@@ -818,10 +827,13 @@ def _issue_rows(
             if cells[j] == "" and rng.random() < 0.03:
                 cells[j] = rng.choice(STRAY_TOKENS)
                 expected.repairs.setdefault(line, "stray_token_cleared")
-        if cells[0] == "" and len(name) > 25 and rng.random() < 0.3:
+        if len(name) > 25 and rng.random() < 0.3:
             cut = _wrap_point(rng, name)
-            if cut is not None:
+            if cut is not None and cells[0] == "":  # the tail in the empty withdrawn cell
                 name, cells[0] = name[:cut], name[cut:]
+                expected.repairs[line] = "name_rejoined"
+            elif cut is not None:  # the tail in a cell of its own before the numbers
+                name, cells = name[:cut], [name[cut:], *cells]
                 expected.repairs[line] = "name_rejoined"
         if spurious and cells[1] == "" and values[5] >= 1 and line not in expected.repairs:
             cells[1] = "4"  # a spurious number the block arithmetic proves wrong

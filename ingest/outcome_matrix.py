@@ -168,7 +168,7 @@ def _clean_row(clean: re.Match[str], raw: str, lineno: int) -> _Row:
     name = clean.group(1)
     # "&" may start an entity ("&amp;"): such names take the slow path's clean-up.
     name = strip_tags(name) if "&" in name else " ".join(name.split())
-    grand = name[:1] in "Gg" and _is_grand_name(name)
+    grand = name[:1] in "GgTt" and _is_grand_name(name)
     return _Row(lineno, raw, name, values, True, grand)
 
 
@@ -210,6 +210,10 @@ def _read_row(
     cells = fields[1:]
     while len(cells) > 6 and not cells[-1].strip():
         cells.pop()
+    if len(cells) == 7 and name and _is_name_tail(cells[0]):
+        # The wrapped tail of the name in a cell of its own, the six numbers after it.
+        name = _rejoin(name, fields[0], cells[0], raw, lineno, result, "a cell of its own")
+        cells = cells[1:]
     if len(cells) != 6:
         if len(cells) < 6 and is_last:
             raise TruncatedExtractError(
@@ -219,69 +223,95 @@ def _read_row(
             source, lineno, f"expected 6 number cells after the name, found {len(cells)}"
         )
     values: list[int] = []
-    has_total = True
     for pos, cell in enumerate(cells):
         text = cell.strip()
-        if not text:
+        value = _cell_value(text, pos, raw, lineno, result)
+        if value is not None:
+            values.append(value)
+        elif pos == 0 and name and _is_name_tail(text):
+            # Line wrapping pushed the end of a long name into the withdrawn column; that cell
+            # held the name's tail, so it is read as empty and the row and block arithmetic below
+            # check that reading.
+            name = _rejoin(name, fields[0], cell, raw, lineno, result, "the withdrawn column")
             values.append(0)
-            if pos == 5:
-                has_total = False
-            continue
-        if _NUMBER.match(text):
-            values.append(int(text.replace(",", "")))
-            continue
-        plain = strip_tags(text)
-        if _ONLY_PUNCT.match(plain) or _LONE_LETTER.match(plain):
-            result.repairs.append(
-                Repair(
-                    line=lineno,
-                    kind="stray_token_cleared",
-                    raw_text=raw,
-                    before=text,
-                    after="",
-                    reason=f"stray token in the {MEASURES[pos]} cell (bullet, underscore, markup "
-                    "or a lone letter left by the PDF extraction) read as an empty cell",
-                )
+        else:
+            raise MalformedRowError(
+                source,
+                lineno,
+                f"{MEASURES[pos]} cell {text!r} is not a number or a known stray token",
             )
-            values.append(0)
-            if pos == 5:
-                has_total = False
-            continue
-        if pos == 0 and name and re.search(r"[A-Za-z]{2}|[A-Za-z].*\W", plain):
-            # Line wrapping in the PDF pushed the end of a long name into the first number
-            # column; that cell held the name's tail, so it is read as empty and the row and
-            # block arithmetic below check that reading.
-            # White space on either side of the tab says the wrap fell between two words; with
-            # none, a lower-case tail after a letter or digit continues the same word.
-            at_space = fields[0][-1:].isspace() or cell[:1].isspace()
-            mid_word = not at_space and name[-1].isalnum() and plain[0].islower()
-            joiner = "" if mid_word else " "
-            joined = name + joiner + plain
-            result.repairs.append(
-                Repair(
-                    line=lineno,
-                    kind="name_rejoined",
-                    raw_text=raw,
-                    before=f"{name!r} | {plain!r}",
-                    after=joined,
-                    reason="name split across a tab by line wrapping; its tail sat in the "
-                    "withdrawn column, which is read as empty",
-                )
-            )
-            name = joined
-            values.append(0)
-            continue
-        raise MalformedRowError(
-            source, lineno, f"{MEASURES[pos]} cell {text!r} is not a number or a known stray token"
-        )
+    has_total = bool(cells[5].strip()) and not _is_stray(cells[5].strip())
     return _Row(lineno, raw, name, values, has_total, _is_grand_name(name))
+
+
+def _cell_value(text: str, pos: int, raw: str, lineno: int, result: ParsedExtract) -> int | None:
+    """A number cell's value: empty and stray tokens read as 0 (the latter recorded); None when
+    the cell holds something else."""
+    if not text:
+        return 0
+    if _NUMBER.match(text):
+        return int(text.replace(",", ""))
+    if not _is_stray(text):
+        return None
+    result.repairs.append(
+        Repair(
+            line=lineno,
+            kind="stray_token_cleared",
+            raw_text=raw,
+            before=text,
+            after="",
+            reason=f"stray token in the {MEASURES[pos]} cell (bullet, underscore, markup "
+            "or a lone letter left by the PDF extraction) read as an empty cell",
+        )
+    )
+    return 0
+
+
+def _is_stray(text: str) -> bool:
+    plain = strip_tags(text)
+    return bool(_ONLY_PUNCT.match(plain) or _LONE_LETTER.match(plain))
+
+
+def _is_name_tail(cell: str) -> bool:
+    plain = strip_tags(cell)
+    return bool(plain) and bool(re.search(r"[A-Za-z]{2}|[A-Za-z].*\W", plain))
+
+
+def _rejoin(
+    name: str,
+    name_cell: str,
+    tail_cell: str,
+    raw: str,
+    lineno: int,
+    result: ParsedExtract,
+    where: str,
+) -> str:
+    """The name with its wrapped tail, recorded. White space on either side of the tab says the
+    wrap fell between two words; with none, a lower-case tail after a letter or digit continues
+    the same word."""
+    tail = strip_tags(tail_cell)
+    at_space = name_cell[-1:].isspace() or tail_cell[:1].isspace()
+    mid_word = not at_space and name[-1].isalnum() and tail[0].islower()
+    joined = name + ("" if mid_word else " ") + tail
+    result.repairs.append(
+        Repair(
+            line=lineno,
+            kind="name_rejoined",
+            raw_text=raw,
+            before=f"{name!r} | {tail!r}",
+            after=joined,
+            reason=f"name split across a tab by line wrapping; its tail sat in {where}"
+            + (", which is read as empty" if where == "the withdrawn column" else ""),
+        )
+    )
+    return joined
 
 
 # --- hierarchy --------------------------------------------------------------------------------
 
 
 def _is_grand_name(name: str) -> bool:
-    return name.lower().replace(" ", "") == "grandtotal"
+    return name.lower().replace(" ", "") in ("grandtotal", "total")
 
 
 def _is_grand_total(row: _Row) -> bool:

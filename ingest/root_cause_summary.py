@@ -48,15 +48,17 @@ _HEADING: Final = re.compile(
 )
 _BLOCK: Final = re.compile(r"<p>(.*?)</p>|<ul\b[^>]*>|</ul>", re.S | re.I)
 _COUNT: Final = r"\d{1,3}(?:,\d{3})+|\d+"
+_PARTLY: Final = r"part(?:ly|ially)?"
 _SERVICE_AREA: Final = re.compile(
     rf"(?P<name>[^;]*?)\s*[{_D}]?\s*(?<![\w,])(?P<n>{_COUNT})\s+instances?\b"
-    rf"(?:\s*;\s*(?P<u>{_COUNT})\s+(?P<basis>upheld\s*(?:/|or|and|&)\s*partly\s+upheld"
-    r"|partly\s+upheld|upheld))?",
+    rf"(?:\s*[;,]\s*(?P<u>{_COUNT})\s+(?P<basis>upheld\s*(?:/|or|and|&)\s*{_PARTLY}\s+upheld"
+    rf"|{_PARTLY}\s+upheld|upheld))?",
     re.I,
 )
 _BULLETS: Final = re.compile(r"[\u2022\u25aa\u25cf\u00b7\u25e6]")
 _HYPHEN_BULLET: Final = re.compile(r"(?:^|\s)-\s+")
-_ITALIC: Final = re.compile(r"<i>", re.I)
+_ITALIC: Final = re.compile(r"<(?:i|em)\b[^>]*>", re.I)
+_LIST_ITEM: Final = re.compile(r"<li\b[^>]*>", re.I)
 _LEAD_IN: Final = re.compile(r"improvements include|following measures", re.I)
 _RULE: Final = re.compile(r"\s*-{3,}\s*")
 _WORD: Final = re.compile(r"\w")
@@ -164,8 +166,7 @@ def _read_structure(lines: list[str], source: str, result: ParsedExtract) -> lis
                 _not_a_row(source, lineno, idx == last_nonblank)
         else:
             _table_row(cells, lineno, source, section, result)
-    _require_rows(items, source)
-    return items
+    return _require_rows(items, source, result)
 
 
 def _preamble(raw: str, lineno: int, result: ParsedExtract) -> None:
@@ -204,14 +205,24 @@ def _table_row(
     section.events.extend(_action_events(cells[1], lineno))
 
 
-def _require_rows(items: list[_Item], source: str) -> None:
-    sections = [i for i in items if isinstance(i, _Section)]
-    for section in sections:
-        if not section.rows:
-            is_last = section is items[-1]
-            cls = TruncatedExtractError if is_last else MalformedRowError
-            why = "file ends mid-table" if is_last else "table has a header but no rows"
-            raise cls(source, section.line, f"{why}: 'Root Cause<TAB>Actions' header with no rows")
+def _require_rows(items: list[_Item], source: str, result: ParsedExtract) -> list[_Item]:
+    """A header with no rows at the end is a truncated file; elsewhere (a header repeated by a
+    page break) it holds nothing: dropped with a warning."""
+    if isinstance(items[-1], _Section) and not items[-1].rows:
+        raise TruncatedExtractError(
+            source,
+            items[-1].line,
+            "file ends mid-table: 'Root Cause<TAB>Actions' header with no rows",
+        )
+    kept: list[_Item] = []
+    for item in items:
+        if isinstance(item, _Section) and not item.rows:
+            result.warnings.append(
+                ParseWarning(item.line, "'Root Cause<TAB>Actions' header with no rows: ignored")
+            )
+        else:
+            kept.append(item)
+    return kept
 
 
 def _is_table_header(line: str) -> bool:
@@ -264,10 +275,12 @@ def _root_cause_events(cell: str, lineno: int, result: ParsedExtract) -> list[_E
         plain = strip_tags(body)
         if not plain:
             continue
-        if kind == "p":
+        # A service-area line outside <p> tags is still a service area; list items are bullets.
+        if kind == "p" or (kind == "text" and _SERVICE_AREA.search(plain)):
             events.extend(_area_events(plain, bool(_ITALIC.search(body)), lineno, result))
         else:
-            events.append(_CauseListEvent(lineno, _BULLETS.sub(" • ", plain)))
+            bulleted = strip_tags(_LIST_ITEM.sub(" • ", body))
+            events.append(_CauseListEvent(lineno, _BULLETS.sub(" • ", bulleted)))
     return events
 
 
@@ -297,8 +310,10 @@ def _area_events(plain: str, nested: bool, lineno: int, result: ParsedExtract) -
 
 
 def _basis(text: str) -> str:
-    """The wording the upheld count was stated with, folded: 'upheld/partly upheld', ..."""
+    """The wording the upheld count was stated with, folded: 'upheld/partly upheld', 'upheld' or
+    'partly upheld' ('part', 'partially', 'or', 'and', '&' written any way)."""
     words = squash(text.lower().replace("/", " / "))
+    words = re.sub(r"\bpart(?:ially)?\b", "partly", words)
     return re.sub(r"\s*(?:/|\bor\b|\band\b|&)\s*", "/", words)
 
 
