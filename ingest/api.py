@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+from ingest.coverage import verification
 from ingest.departments import DepartmentMap, resolve_departments
 from ingest.errors import ExtractError, UnknownLayoutError
 from ingest.manifest import ManifestEntry
@@ -54,6 +55,7 @@ def parse_extract(
         check = check_title_period(result.stated_period, result.stated_period_line, period)
         if check is not None:
             result.control_totals.insert(0, check)
+    result.coverage, result.unverified_numbers = verification(result)
     return result
 
 

@@ -155,6 +155,30 @@ class ParseWarning:
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """How many stated numbers of one kind a control total verifies (see ingest.coverage)."""
+
+    kind: str
+    stated: int
+    verified: int
+    bounded: int
+    unverified: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatedNumber:
+    """A stated number no control total verifies: 'bounded' (only checked against a limit) or
+    'unverified' (it rests on the source alone)."""
+
+    line: int
+    kind: str
+    scope: str
+    value: int
+    verification: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class UnresolvedSection:
     """An Appendix C table section that lost its directorate heading and whose Actions column
     names no service heading the department mapping knows: its department is 'Unknown'."""
@@ -185,6 +209,8 @@ class ParsedExtract:
     repairs: list[Repair] = field(default_factory=list)
     warnings: list[ParseWarning] = field(default_factory=list)
     unresolved_sections: list[UnresolvedSection] = field(default_factory=list)
+    coverage: list[Coverage] = field(default_factory=list)
+    unverified_numbers: list[StatedNumber] = field(default_factory=list)
     trailing_lines: tuple[int, int] | None = None
     """Appendix 1: the first and last line of content after the Grand Total row (not rows)."""
     rows_checked: int = 0

@@ -51,6 +51,8 @@ def build_report(
         "unresolved_sections": [asdict(u) for u in parsed.unresolved_sections],
         "manifest_snippet": departments_snippet(parsed.unresolved_sections),
         "trailing_lines": list(parsed.trailing_lines) if parsed.trailing_lines else None,
+        "coverage": [asdict(c) for c in parsed.coverage],
+        "unverified_numbers": [asdict(n) for n in parsed.unverified_numbers],
         "repairs": [asdict(r) for r in parsed.repairs],
         "warnings": [asdict(w) for w in parsed.warnings],
         "reconciles": parsed.reconciles,
@@ -135,6 +137,7 @@ def render_text(report: dict[str, Any], *, show_all: bool = False) -> str:
     _repairs(report, out)
     _warnings(report, out)
     _passing(report, out, show_all)
+    _verification(report, out, show_all)
     _read(report, out)
     return "\n".join(out)
 
@@ -221,6 +224,30 @@ def _passing(report: dict[str, Any], out: list[str], show_all: bool) -> None:
     out.append(f"Control totals that hold: {counts or 'none'}")
     if show_all:
         out.extend(_total_line(c) for c in report["control_totals"])
+    out.append("")
+
+
+_SHOWN_UNVERIFIED = 20
+
+
+def _verification(report: dict[str, Any], out: list[str], show_all: bool) -> None:
+    coverage = report["coverage"]
+    if not coverage:
+        return
+    stated = sum(c["stated"] for c in coverage)
+    verified = sum(c["verified"] for c in coverage)
+    bounded = sum(c["bounded"] for c in coverage)
+    alone = [n for n in report["unverified_numbers"] if n["verification"] == "unverified"]
+    out.append(
+        f"Verification: {verified} of {stated} stated numbers are checked by a control total, "
+        f"{bounded} only bounded (upheld or partly upheld, at most the instances), "
+        f"{len(alone)} rest on the source alone"
+    )
+    shown = alone if show_all else alone[:_SHOWN_UNVERIFIED]
+    for n in shown:
+        out.append(f"  line {n['line']:>4} {n['kind']} {n['scope']}: {n['value']} ({n['reason']})")
+    if len(shown) < len(alone):
+        out.append(f"  ... and {len(alone) - len(shown)} more (--all lists them)")
     out.append("")
 
 

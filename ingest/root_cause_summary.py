@@ -579,7 +579,8 @@ def _segment_area(area: _Area, result: ParsedExtract) -> None:
         )
 
 
-def _scope(area: ServiceArea) -> str:
+def area_scope(area: ServiceArea) -> str:
+    """The scope of a service area's control totals: '<department[ - directorate]> / <area>'."""
     unit = f"{area.department} - {area.directorate}" if area.directorate else area.department
     return f"{unit} / {area.service_area}"
 
@@ -611,7 +612,7 @@ def _area_totals(area: _Area) -> list[ControlTotal]:
         out.append(
             ControlTotal(
                 "service_area",
-                _scope(a),
+                area_scope(a),
                 "instances",
                 a.line,
                 a.instances,
@@ -625,7 +626,7 @@ def _area_totals(area: _Area) -> list[ControlTotal]:
         out.append(
             ControlTotal(
                 "service_area_upheld",
-                _scope(a),
+                area_scope(a),
                 "upheld_or_partly_upheld_within_instances",
                 a.line,
                 a.upheld_or_partly_upheld,

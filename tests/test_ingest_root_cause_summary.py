@@ -200,3 +200,28 @@ def test_missing_heading_without_mapping_is_unknown_with_warning(appendix_c_byte
         len(parsed.warnings) == 8
     )  # the seven sections above plus the actions-only one at line 50
     assert "lines 35-35" in parsed.warnings[0].message
+
+
+def test_verification_coverage_names_what_rests_on_the_source_alone(
+    parsed: ParsedExtract,
+) -> None:
+    coverage = {c.kind: (c.stated, c.verified, c.bounded, c.unverified) for c in parsed.coverage}
+    assert coverage == {
+        "heading_total": (3, 3, 0, 0),
+        "service_area_instances": (74, 61, 0, 13),
+        "sub_group_instances": (1, 1, 0, 0),
+        "cause_instances": (211, 211, 0, 0),
+        "upheld_or_partly_upheld": (74, 0, 74, 0),
+    }
+    alone = [
+        (n.line, n.scope, n.value)
+        for n in parsed.unverified_numbers
+        if n.verification == "unverified"
+    ]
+    # Sections that lost their heading, service areas with no cause list: nothing adds up to them.
+    assert alone[:2] == [
+        (41, "Regeneration and Environment Department / Employment, Skills and Enterprise", 5),
+        (41, "Regeneration and Environment Department / Commercial Services and Property", 9),
+    ]
+    assert {line for line, _, _ in alone} == {41, 47, 53, 56}
+    assert sum(1 for n in parsed.unverified_numbers if n.verification == "bounded") == 74
