@@ -36,7 +36,7 @@ validate: prepare
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 test: lint validate
-	$(BIN)/pytest -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
 
 dev: prepare
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/python -c "from orchestration.runner import configure_environment; configure_environment(None, None)"

@@ -18,7 +18,15 @@ WAIVERS_FILE = Path(__file__).with_name("waivers.yml")
 
 # The control-total levels a waiver can name (ingest's ControlTotal.level values).
 CHECKS = frozenset(
-    {"heading", "service_area", "service_area_upheld", "root_cause", "department", "grand_total"}
+    {
+        "heading",
+        "service_area",
+        "service_area_upheld",
+        "root_cause",
+        "department",
+        "grand_total",
+        "period",
+    }
 )
 _KEYS = (
     "id",

@@ -3,7 +3,6 @@ added and a run; a removed manifest entry loses its partition and its rows."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from dagster import (
@@ -18,17 +17,15 @@ from dagster import (
 )
 
 from ingest.errors import ExtractError
-from ingest.manifest import load_manifest
+from ingest.manifest import ManifestEntry, load_manifest
 from orchestration.jobs import rebuild_job, refresh_job
 from orchestration.partitions import EXTRACTS_PARTITION
 from orchestration.warehouse import landing_dir
 
 
-def fingerprint(entry) -> str:  # type: ignore[no-untyped-def]
+def fingerprint(entry: ManifestEntry) -> str:
     """Content hash plus the manifest fields that change what the rows say."""
-    h = hashlib.sha256(entry.read_bytes())
-    h.update(f"|{entry.kind}|{entry.period}|{entry.council}|{entry.path}".encode())
-    return h.hexdigest()
+    return entry.fingerprint()
 
 
 def plan_changes(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.api import parse_extract
+from ingest.api import parse_entry
 from ingest.manifest import load_manifest
 from ingest.raw_tables import ExtractMeta
 from orchestration.warehouse import landing_dir, replace_extracts, replace_waivers, warehouse_dir
@@ -39,7 +39,7 @@ def main() -> None:
             hashlib.sha256(data).hexdigest(),
             entry.source_url,
         )
-        pairs.append((meta, parse_extract(data, entry.kind, entry.path)))
+        pairs.append((meta, parse_entry(entry, data)))
     with duckdb.connect(str(db)) as con:
         counts = replace_extracts(con, pairs)
         # The real 2022/23 grand-total discrepancy, as the reviewed waiver file will state it.
