@@ -41,7 +41,7 @@ def test_older_duckdb_reads_every_table(
         assert seen["tables"][name]["comment"] == table["comment"], name
         assert seen["tables"][name]["columns"] == table["columns"], name
         assert seen["tables"][name]["rows"] == table["rows"], name
-    assert counts["mart_reconciliation"] == 461 and counts["publication"] == 1
+    assert counts["mart_reconciliation"] == 462 and counts["publication"] == 1
     assert all(table["comment"] for table in reference["tables"].values())
 
 
