@@ -84,7 +84,10 @@ def gate_context(con: duckdb.DuckDBPyConnection) -> GateContext:
     by_kind: dict[str, list[str]] = {}
     for kind, extract_id in rows:
         by_kind.setdefault(kind, []).append(extract_id)
-    return GateContext(extract_ids_by_kind=by_kind)
+    categories = con.execute(
+        "select distinct root_cause_category from main.root_cause_categories order by 1"
+    ).fetchall()
+    return GateContext(extract_ids_by_kind=by_kind, seed_categories=tuple(c for (c,) in categories))
 
 
 def load_table(build_db: Path, table: str) -> tuple[pd.DataFrame, GateContext]:

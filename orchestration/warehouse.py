@@ -5,35 +5,13 @@ No Dagster import here, so scripts and benchmarks can load raw tables the same w
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from ingest.raw_tables import RAW_TABLES, ExtractMeta, raw_rows
 from ingest.records import ParsedExtract
-
-BUILD_DB_NAME = "build.duckdb"
-PUBLISHED_DB_NAME = "marts.duckdb"
-WAREHOUSE_ENV = "COMPLAINTS_WAREHOUSE"
-LANDING_ENV = "COMPLAINTS_LANDING"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def warehouse_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """--warehouse beats $COMPLAINTS_WAREHOUSE beats ./warehouse (absolute, created)."""
-    raw = override or os.environ.get(WAREHOUSE_ENV) or PROJECT_ROOT / "warehouse"
-    path = Path(raw).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def landing_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    raw = override or os.environ.get(LANDING_ENV) or PROJECT_ROOT / "data" / "landing"
-    return Path(raw).expanduser().resolve()
-
 
 WAIVER_COLUMNS: list[tuple[str, str]] = [
     ("waiver_id", "VARCHAR"),

@@ -76,13 +76,13 @@ def publish(build_db: Path, published_db: Path) -> dict[str, int]:
 def publish_deps() -> list[AssetKey]:
     """Every published model, and every model a blocking gate check guards: a blocking check
     stops only the assets directly downstream of the asset it checks."""
-    from orchestration.assets.dbt import complaints_dbt_models
     from orchestration.checks import GATED_TABLES
+    from orchestration.project import dbt_model_names
 
     return [
-        key
-        for key in complaints_dbt_models.keys
-        if key.path[-1].startswith(PUBLISHED_PREFIXES) or key.path[-1] in GATED_TABLES
+        AssetKey(name)
+        for name in dbt_model_names()
+        if name.startswith(PUBLISHED_PREFIXES) or name in GATED_TABLES
     ]
 
 

@@ -20,6 +20,7 @@ from ingest.raw_tables import RAW_TABLES, ExtractMeta
 from orchestration.partitions import extracts_partitions
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import (
+    WAIVER_COLUMNS,
     remove_extracts,
     replace_extracts,
     replace_waivers,
@@ -141,7 +142,8 @@ def extract_registry(
     group_name="ingest",
     kinds={"yaml", "duckdb"},
     description=(
-        "Reviewed waivers (expectations/waivers.yml) loaded into raw.waivers. A waiver applies "
+        "Reviewed waivers (expectations/waivers.yml, or the file the configuration names) loaded "
+        "into raw.waivers. A waiver applies "
         "only when extract, check, scope, measure, stated and computed values all match exactly."
     ),
     pool="build_db_writer",
@@ -149,8 +151,16 @@ def extract_registry(
 def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult:
     from expectations.waivers import load_waivers
 
-    waivers = load_waivers()
+    waivers = load_waivers(warehouse.config.waivers_file)
     rows = [w.as_row() for w in waivers]
     with warehouse.connect() as con:
         replace_waivers(con, rows)
-    return MaterializeResult(metadata={"waivers": len(rows)})
+    return MaterializeResult(
+        metadata={
+            "waivers": len(rows),
+            "dagster/row_count": len(rows),
+            "dagster/column_schema": TableSchema(
+                columns=[TableColumn(name, sql_type) for name, sql_type in WAIVER_COLUMNS]
+            ),
+        }
+    )
