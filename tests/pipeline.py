@@ -4,13 +4,13 @@ against temporary folders and an ephemeral Dagster instance."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
+from orchestration.config import ComplaintsConfig
 from orchestration.runner import RunSummary, run_pipeline
-from orchestration.warehouse import LANDING_ENV, PROJECT_ROOT, WAREHOUSE_ENV
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_LANDING = PROJECT_ROOT / "data" / "landing"
 APPENDIX_C = "brent_2019-20_appendix_c_root_causes.txt"
 APPENDIX_1 = "brent_2022-23_appendix_1_outcome_matrix.txt"
@@ -30,12 +30,21 @@ def replace_in_line(path: Path, line_no: int, old: str, new: str) -> None:
     path.write_bytes(b"\n".join(lines))
 
 
-def run(landing: Path, warehouse: Path, instance=None) -> RunSummary:  # type: ignore[no-untyped-def]
+def config_for(landing: Path, warehouse: Path, waivers: Path | None = None) -> ComplaintsConfig:
+    """The configuration of a test run (the Dagster home is unused: instances are given)."""
+    return ComplaintsConfig.resolve(
+        landing=landing, warehouse=warehouse, dagster_home=warehouse / ".dagster", waivers=waivers
+    )
+
+
+def run(  # type: ignore[no-untyped-def]
+    landing: Path, warehouse: Path, instance=None, waivers: Path | None = None
+) -> RunSummary:
     from dagster import DagsterInstance
 
-    os.environ[LANDING_ENV] = str(landing)
-    os.environ[WAREHOUSE_ENV] = str(warehouse)
-    return run_pipeline(instance=instance or DagsterInstance.ephemeral())
+    return run_pipeline(
+        config_for(landing, warehouse, waivers), instance=instance or DagsterInstance.ephemeral()
+    )
 
 
 def digest(path: Path) -> str:
