@@ -51,7 +51,7 @@ class Waiver:
     reviewed_by: str
     reviewed_on: dt.date
 
-    def as_row(self) -> tuple:
+    def as_row(self) -> tuple[object, ...]:
         """The row for raw.waivers (orchestration.warehouse.WAIVER_COLUMNS order)."""
         return (
             self.waiver_id,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,8 +157,8 @@ if _IMPORT_PROBLEM is None:  # else dagster.yaml never names the class
             return {"base_dir": Field(StringSource, is_required=True)}
 
         @classmethod
-        def from_config_value(
-            cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
+        def from_config_value(  # type: ignore[override]  # the fallback is the stock class
+            cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
         ) -> SqliteEventLogStorage:
             # A dagster.yaml written before Dagster was upgraded still names this class: fall back.
             problem = pooled_event_log_problem()

@@ -13,7 +13,7 @@ from orchestration.config import ComplaintsConfig
 from orchestration.project import dbt_executable, dbt_project_dir
 
 
-class WarehouseResource(ConfigurableResource):
+class WarehouseResource(ConfigurableResource["WarehouseResource"]):
     """The landing folder, the warehouse folder (build.duckdb is written only by the pipeline;
     marts.duckdb is only ever replaced whole) and the reviewed-waivers file."""
 

@@ -9,7 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import (
+    AssetCheckSeverity,
+    DagsterEventType,
+    DagsterInstance,
+    ExecuteInProcessResult,
+    JobDefinition,
+)
 
 from orchestration.config import ComplaintsConfig
 from orchestration.dagster_compat import (
@@ -100,85 +106,112 @@ def run_pipeline(
     keeps the raw rows already in the build database, and the unpartitioned rest of the graph
     (dbt, gate, publication) is rebuilt from all of them, as in the sensor's per-extract runs.
     """
-    from dagster import DagsterEventType
-
     from ingest.errors import ExtractError
-    from ingest.manifest import load_manifest
     from orchestration.definitions import build_defs
-    from orchestration.partitions import EXTRACTS_PARTITION
     from orchestration.project import prepare_dbt
-    from orchestration.schedules import all_partitions_tags
 
     config.ensure_folders()
     prepare_dbt(config)
     defs = build_defs(config)
-
     instance = instance or open_instance(config)
     try:
-        entries = load_manifest(config.landing_dir)
+        keys = sync_partitions(instance, config.landing_dir)
     except ExtractError as exc:
         return RunSummary(False, "", [], error=str(exc))
-    ids = [e.extract_id for e in entries]
-    existing = instance.get_dynamic_partitions(EXTRACTS_PARTITION)
-    stale = [k for k in existing if k not in ids]
-    for key in stale:
-        instance.delete_dynamic_partition(EXTRACTS_PARTITION, key)
-    instance.add_dynamic_partitions(EXTRACTS_PARTITION, [k for k in ids if k not in existing])
-    keys = instance.get_dynamic_partitions(EXTRACTS_PARTITION)
     if partition is not None and partition not in keys:
         return RunSummary(
             False, "", [], error=f"no extract {partition!r} in the manifest of {config.landing_dir}"
         )
-    selected = [partition] if partition is not None else list(keys)
+    selected = [partition] if partition is not None else keys
 
     published = config.published_db
     before = published.stat().st_mtime_ns if published.exists() else None
-    job = defs.resolve_job_def("refresh_warehouse")
-    # dbt's own console output goes to a log file unless asked for (the Dagster UI keeps it too).
     log_path = config.log_dir / "last_run.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        if log_level != "DEBUG":
-            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("w"))))
-        stack.enter_context(event_batching(instance))
-        result = job.execute_in_process(
-            instance=instance,
-            tags=all_partitions_tags(selected),
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
-    summary = RunSummary(result.success, result.run_id, selected, published=published)
-    summary.log_path = log_path
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.STEP_FAILURE:
-            summary.failed_steps.append(
-                f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
-            )
-        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
-            ev = event.event_specific_data
-            name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
-            if ev.check_name.startswith("gx_") or ev.check_name == "waivers_not_stale":
-                summary.gate_results[name] = (ev.passed, ev.description or "")
-            if ev.passed:
-                summary.checks_passed.append(name)
-            elif ev.severity.value == "WARN":
-                summary.checks_warned.append(name)
-            else:
-                summary.checks_failed.append(name)
+    result = _execute(
+        defs.resolve_job_def("refresh_warehouse"), instance, selected, log_level, log_path
+    )
+    summary = summarise(result, selected)
+    summary.published, summary.log_path = published, log_path
     from expectations.runner import data_docs_index
 
     docs = data_docs_index(config.warehouse_dir)
     summary.data_docs = docs if docs.exists() else None
     after = published.stat().st_mtime_ns if published.exists() else None
     summary.published_updated = after is not None and after != before
-    if published.exists():
-        import duckdb
-
-        with duckdb.connect(str(published), read_only=True) as con:
-            for (table,) in con.execute(
-                "select table_name from duckdb_tables() where table_name like 'mart_%' order by 1"
-            ).fetchall():
-                summary.rows_per_mart[table] = con.execute(
-                    f'select count(*) from "{table}"'
-                ).fetchone()[0]
+    summary.rows_per_mart = rows_per_mart(published)
     return summary
+
+
+def sync_partitions(instance: DagsterInstance, landing: Path) -> list[str]:
+    """Make the instance's extract partitions those of the landing folder's manifest."""
+    from ingest.manifest import load_manifest
+    from orchestration.partitions import EXTRACTS_PARTITION
+
+    ids = [e.extract_id for e in load_manifest(landing)]
+    existing = instance.get_dynamic_partitions(EXTRACTS_PARTITION)
+    for key in existing:
+        if key not in ids:
+            instance.delete_dynamic_partition(EXTRACTS_PARTITION, key)
+    instance.add_dynamic_partitions(EXTRACTS_PARTITION, [k for k in ids if k not in existing])
+    return list(instance.get_dynamic_partitions(EXTRACTS_PARTITION))
+
+
+def _execute(
+    job: JobDefinition,
+    instance: DagsterInstance,
+    selected: list[str],
+    log_level: str,
+    log_path: Path,
+) -> ExecuteInProcessResult:
+    """One in-process run over the selected partitions; dbt's console output goes to a log file
+    unless asked for (the Dagster UI keeps it too)."""
+    from orchestration.schedules import all_partitions_tags
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if log_level != "DEBUG":
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("w"))))
+        stack.enter_context(event_batching(instance))
+        return job.execute_in_process(
+            instance=instance,
+            tags=all_partitions_tags(selected),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+
+
+def summarise(result: ExecuteInProcessResult, selected: list[str]) -> RunSummary:
+    """Failed steps and every check's outcome, the gate's (Great Expectations) apart."""
+    summary = RunSummary(result.success, result.run_id, selected)
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "failed"
+            summary.failed_steps.append(f"{event.step_key}: {message}")
+        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            check = event.asset_check_evaluation_data
+            name = f"{check.asset_key.to_user_string()}:{check.check_name}"
+            if check.check_name.startswith("gx_") or check.check_name == "waivers_not_stale":
+                summary.gate_results[name] = (check.passed, check.description or "")
+            if check.passed:
+                summary.checks_passed.append(name)
+            elif check.severity == AssetCheckSeverity.WARN:
+                summary.checks_warned.append(name)
+            else:
+                summary.checks_failed.append(name)
+    return summary
+
+
+def rows_per_mart(published: Path) -> dict[str, int]:
+    if not published.exists():
+        return {}
+    import duckdb
+
+    counts: dict[str, int] = {}
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = con.execute(
+            "select table_name from duckdb_tables() where table_name like 'mart_%' order by 1"
+        ).fetchall()
+        for (table,) in tables:
+            (counts[table],) = con.execute(f'select count(*) from "{table}"').fetchall()[0]
+    return counts

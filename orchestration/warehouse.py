@@ -41,7 +41,7 @@ def replace_extracts(
 
     Returns the number of rows written per table.
     """
-    batches: dict[str, list[tuple]] = {t: [] for t in RAW_TABLES}
+    batches: dict[str, list[tuple[object, ...]]] = {t: [] for t in RAW_TABLES}
     ids: list[str] = []
     for meta, result in parsed:
         ids.append(meta.extract_id)
@@ -67,7 +67,7 @@ def replace_extracts(
     return counts
 
 
-def replace_waivers(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+def replace_waivers(con: duckdb.DuckDBPyConnection, rows: list[tuple[object, ...]]) -> None:
     """The waivers table is replaced whole: it mirrors expectations/waivers.yml."""
     ensure_raw_schema(con)
     con.execute("begin transaction")

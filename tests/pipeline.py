@@ -47,5 +47,15 @@ def run(  # type: ignore[no-untyped-def]
     )
 
 
+def run_on_persistent_instance(landing: Path, warehouse: Path, home: Path) -> RunSummary:
+    """As `complaints run` does: a real Dagster home (dagster.yaml written), its instance."""
+    from orchestration.runner import configure_instance, open_instance
+
+    config = ComplaintsConfig.resolve(landing=landing, warehouse=warehouse, dagster_home=home)
+    configure_instance(config)
+    with open_instance(config) as instance:
+        return run_pipeline(config, instance)
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()

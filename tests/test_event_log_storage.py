@@ -183,3 +183,59 @@ def test_pooled_connection_is_reused_and_leaves_the_shard_unlocked(home: Path) -
         assert materialize([tiny], instance=instance).success
         assert len(instance.get_runs()) == 3
     assert pool.checkedin() == 0  # its connection closed with the instance
+
+
+def test_a_dagster_it_was_not_verified_on_gets_the_stock_storage_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an unverified Dagster the instance is configured with the stock event log (one
+    warning), a dagster.yaml written before the upgrade falls back too, and the seed pipeline runs
+    on the stock storage with the same published figures."""
+    from orchestration import dagster_compat
+    from orchestration.runner import open_instance, run_pipeline
+    from tests.pipeline import copy_landing
+
+    monkeypatch.setattr(dagster_compat, "_warned", False)
+    config = ComplaintsConfig.resolve(
+        landing=copy_landing(tmp_path / "landing"),
+        warehouse=tmp_path / "warehouse",
+        dagster_home=tmp_path / "home",
+    )
+    configure_instance(config)  # on the verified version: ours, named in dagster.yaml
+    assert "PooledSqliteEventLogStorage" in (config.dagster_home / "dagster.yaml").read_text()
+
+    monkeypatch.setattr(dagster_compat, "VERIFIED_DAGSTER_VERSIONS", ("0.0.0",))
+    with pytest.warns(RuntimeWarning) as warned:
+        with open_instance(config) as stale:  # the dagster.yaml written before the "upgrade"
+            assert type(stale.event_log_storage).__name__ == "SqliteEventLogStorage"
+        configure_instance(config)
+        with open_instance(config) as instance:
+            assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+            summary = run_pipeline(config, instance)
+    ours = [w for w in warned if "verified" in str(w.message)]
+    assert len(ours) == 1
+    assert "Dagster 1.13" in str(ours[0].message) and "stock SQLite event log" in str(
+        ours[0].message
+    )
+    assert "event_log_storage" not in (config.dagster_home / "dagster.yaml").read_text()
+    assert summary.success and not summary.checks_failed, summary.failed_steps
+    assert summary.rows_per_mart == {
+        "mart_department_scorecard": 15,
+        "mart_improvement_actions": 91,
+        "mart_outcome_matrix": 455,
+        "mart_reconciliation": 461,
+        "mart_service_root_causes": 232,
+        "mart_service_uphold_rates": 75,
+    }
+    with DagsterInstance.from_config(str(config.dagster_home)) as reader:
+        assert reader.get_run_by_id(summary.run_id) is not None
+
+
+def test_missing_hooks_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration import dagster_compat
+
+    assert dagster_compat.pooled_event_log_problem() is None
+    monkeypatch.setattr(dagster_compat, "HOOKS", (*dagster_compat.HOOKS, "_gone_in_a_release"))
+    assert dagster_compat.pooled_event_log_problem() == (
+        "Dagster's SqliteEventLogStorage lacks _gone_in_a_release"
+    )

@@ -32,14 +32,18 @@ def test_dbt_var_is_generated_from_the_python_vocabulary(tmp_path: Path) -> None
 
 
 def test_waivable_levels_and_outcomes_come_from_the_vocabulary() -> None:
-    assert CHECKS == v.WAIVABLE_LEVELS == {
-        "heading",
-        "service_area",
-        "service_area_upheld",
-        "root_cause",
-        "department",
-        "grand_total",
-    }
+    assert (
+        CHECKS
+        == v.WAIVABLE_LEVELS
+        == {
+            "heading",
+            "service_area",
+            "service_area_upheld",
+            "root_cause",
+            "department",
+            "grand_total",
+        }
+    )
     assert v.OUTCOME_NAMES == OUTCOME_COLUMNS
     assert [o.name for o in v.OUTCOMES if o.decided] == ["not_upheld", "partly_upheld", "upheld"]
 
@@ -79,9 +83,7 @@ def test_a_waiver_written_with_the_vocabulary_applies_after_the_round_trip(
     by hand) waives it both where the parser checks it and where dbt recomputes it."""
     landing = copy_landing(tmp_path / "landing")
     replace_in_line(landing / APPENDIX_C.name, 10, "Service Delayed – 71", "Service Delayed – 72")
-    scope = v.service_area_scope(
-        "Community Wellbeing Department", "Housing Directorate", "Repairs"
-    )
+    scope = v.service_area_scope("Community Wellbeing Department", "Housing Directorate", "Repairs")
     shipped = yaml.safe_load(WAIVERS_FILE.read_text(encoding="utf-8"))
     waiver = {
         "id": "repairs-causes",

@@ -13,7 +13,9 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSpec,
+    Output,
     TableColumnDep,
     TableColumnLineage,
 )
@@ -41,6 +43,7 @@ _FOLDERS = {
 # The staging model of the extracts registry: every model reads extracts through it.
 _REGISTRY_READER = "stg_raw__extracts"
 COLUMN_LINEAGE = "dagster/column_lineage"
+ROW_COUNT = "dagster/row_count"
 
 
 def _folder(dbt_resource_props: Mapping[str, Any]) -> str:
@@ -117,19 +120,35 @@ def name_raw_columns(lineage: TableColumnLineage, table: str) -> TableColumnLine
     )
 
 
-def _with_raw_column_names(events: Iterator[Any], manifest: Mapping[str, Any]) -> Iterator[Any]:
+def view_row_count(adapter: Any, node: Mapping[str, Any]) -> int | None:
+    """Row count of a view model (dagster-dbt counts tables only), through the same read-only
+    in-process adapter: the staging views are thin selects over the raw tables."""
+    if adapter is None or node.get("config", {}).get("materialized") != "view":
+        return None
+    with adapter.connection_named(f"row_count_{node['unique_id']}"):
+        _, table = adapter.execute(f"select count(*) from {node['relation_name']}", fetch=True)
+    return int(table[0][0])
+
+
+def _complete_metadata(events: Iterator[Any], invocation: Any) -> Iterator[Any]:
+    """Raw column names in the lineage, and the row counts of views."""
+    manifest = invocation.manifest
     tables = raw_source_tables(manifest)
     for event in events:
         metadata = getattr(event, "metadata", None) or {}
-        lineage = metadata.get(COLUMN_LINEAGE)
         unique_id = metadata.get("unique_id")
-        node = getattr(unique_id, "value", unique_id)
+        node = str(getattr(unique_id, "value", unique_id))
+        extra: dict[str, Any] = {}
+        lineage = metadata.get(COLUMN_LINEAGE)
         if lineage is not None and node in tables:
-            value = getattr(lineage, "value", lineage)
-            event = event.with_metadata(
-                {**metadata, COLUMN_LINEAGE: name_raw_columns(value, tables[str(node)])}
+            extra[COLUMN_LINEAGE] = name_raw_columns(
+                getattr(lineage, "value", lineage), tables[node]
             )
-        yield event
+        if ROW_COUNT not in metadata and isinstance(event, (Output, AssetMaterialization)):
+            count = view_row_count(invocation.adapter, manifest["nodes"].get(node, {}))
+            if count is not None:
+                extra[ROW_COUNT] = count
+        yield event.with_metadata({**metadata, **extra}) if extra else event
 
 
 def close_metadata_adapter(adapter: Any) -> None:
@@ -177,7 +196,7 @@ def build_dbt_assets(project: DbtProject) -> Any:
         # reads row counts and column schemas through a read-only adapter in this process.
         events = invocation.stream().fetch_row_counts().fetch_column_metadata()
         try:
-            yield from _with_raw_column_names(events, invocation.manifest)
+            yield from _complete_metadata(events, invocation)
         finally:
             close_metadata_adapter(invocation.adapter)
 

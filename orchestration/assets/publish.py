@@ -4,6 +4,7 @@ published database. A reader holding the old file keeps its snapshot until it re
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
@@ -58,7 +59,7 @@ def publish(build_db: Path, published_db: Path) -> dict[str, int]:
                         con.execute(
                             f'comment on column main."{table}"."{column}" is {_literal(text)}'
                         )
-                counts[table] = con.execute(f'select count(*) from main."{table}"').fetchone()[0]
+                (counts[table],) = con.execute(f'select count(*) from main."{table}"').fetchall()[0]
             con.execute("detach build")
             con.execute("checkpoint")
         fd = os.open(tmp, os.O_RDONLY)
@@ -98,7 +99,7 @@ def publish_deps() -> list[AssetKey]:
 )
 def published_marts(
     context: AssetExecutionContext, warehouse: WarehouseResource
-) -> MaterializeResult:
+) -> MaterializeResult[Any]:
     counts = publish(warehouse.build_db, warehouse.published_db)
     context.log.info(f"published {len(counts)} tables to {warehouse.published_db}")
     return MaterializeResult(

@@ -1,6 +1,7 @@
 """Ingest assets: each extract partition -> its rows in the raw tables of the build database."""
 
 import hashlib
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -45,7 +46,9 @@ RAW_EXTRACTS_KEY = "raw_extracts"
     # Prune first, then parse: the registry must not run after new rows were written.
     deps=["extract_registry"],
 )
-def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def raw_extracts(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult[Any]:
     keys = list(context.partition_keys)
     try:
         entries = {e.extract_id: e for e in load_manifest(warehouse.landing)}
@@ -121,7 +124,7 @@ def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -
 )
 def extract_registry(
     context: AssetExecutionContext, warehouse: WarehouseResource
-) -> MaterializeResult:
+) -> MaterializeResult[Any]:
     try:
         listed = {e.extract_id for e in load_manifest(warehouse.landing)}
     except ExtractError as exc:
@@ -148,7 +151,7 @@ def extract_registry(
     ),
     pool="build_db_writer",
 )
-def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult:
+def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult[Any]:
     from expectations.waivers import load_waivers
 
     waivers = load_waivers(warehouse.config.waivers_file)
