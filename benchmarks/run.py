@@ -57,7 +57,7 @@ DEFAULT_SIZES = "1,10,100,1000"
 QUICK_SIZES = "1,10"
 BEGIN = "<!-- benchmarks:begin (written by benchmarks/run.py; edit outside the markers) -->"
 END = "<!-- benchmarks:end -->"
-# Grain of each contract mart (DESIGN.md) with council added: checked for duplicates at scale.
+# Grain of each contract mart (docs/CONTRACT.md) with council added: checked for duplicates at scale.
 MART_GRAINS: dict[str, list[str]] = {
     "mart_service_uphold_rates": ["period", "council", "department", "service_area"],
     "mart_service_root_causes": ["period", "council", "department", "service_area", "cause_label"],

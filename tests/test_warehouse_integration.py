@@ -301,3 +301,34 @@ def test_rerun_with_reader_open_is_identical(published_warehouse) -> None:  # ty
     finally:
         analyst.close()
     assert table_checksums(published) == before
+
+
+def contract_tables() -> dict[str, list[str]]:
+    """docs/CONTRACT.md's table of tables: name -> columns in order (parenthesised notes off)."""
+    import re
+
+    from tests.pipeline import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "CONTRACT.md").read_text(encoding="utf-8")
+    tables: dict[str, list[str]] = {}
+    rows = re.findall(r"^\| `((?:mart|fct|dim)_\w+)` \| [^|]+ \| ([^|]+) \|$", text, re.MULTILINE)
+    for name, columns in rows:
+        plain = re.sub(r"\s*\([^)]*\)", "", columns)
+        tables[name] = [c.strip() for c in plain.split(",")]
+    return tables
+
+
+def test_published_file_is_the_documented_contract(marts) -> None:  # type: ignore[no-untyped-def]
+    documented = contract_tables()
+    published = {
+        t: [
+            c
+            for (c,) in marts.execute(
+                "select column_name from duckdb_columns() where table_name = ? "
+                "order by column_index",
+                [t],
+            ).fetchall()
+        ]
+        for (t,) in marts.execute("select table_name from duckdb_tables()").fetchall()
+    }
+    assert documented == published
