@@ -27,6 +27,17 @@ from ingest.vocabulary import (
 )
 
 RATE_TOLERANCE = 1e-9
+# Failing rows of a reconciliation table: where the total is stated, and what it says.
+RECON_ROW_COLUMNS = (
+    "extract_id",
+    "source_line",
+    "level",
+    "scope",
+    "measure",
+    "stated",
+    "computed",
+    "status",
+)
 OUTCOMES = OUTCOME_NAMES
 RECON_STATUSES_PASSING = PASSING_STATUSES
 
@@ -425,16 +436,7 @@ SUITES: dict[str, Suite] = {
                 "Appendix 1 arithmetic: issue-type rows sum to each stated root-cause subtotal, "
                 "root causes to each department, departments to the stated grand total."
             ),
-            row_columns=(
-                "extract_id",
-                "source_line",
-                "level",
-                "scope",
-                "measure",
-                "stated",
-                "computed",
-                "status",
-            ),
+            row_columns=RECON_ROW_COLUMNS,
             build=_recon_levels(levels_of("outcome_matrix", recomputed_in_dbt=True)),
         ),
         Suite(
@@ -444,33 +446,14 @@ SUITES: dict[str, Suite] = {
                 "Appendix C arithmetic: causes sum to each service area's stated instances, service "
                 "areas to each heading's stated total, upheld or partly upheld never above instances."
             ),
-            row_columns=(
-                "extract_id",
-                "source_line",
-                "level",
-                "scope",
-                "measure",
-                "stated",
-                "computed",
-                "status",
-            ),
+            row_columns=RECON_ROW_COLUMNS,
             build=_recon_levels(levels_of("root_cause_summary", recomputed_in_dbt=True)),
         ),
         Suite(
             name="mart_reconciliation",
             table="mart_reconciliation",
             description="Every control total the parser read holds or is exactly waived.",
-            row_columns=(
-                "extract_id",
-                "source_line",
-                "level",
-                "scope",
-                "measure",
-                "stated",
-                "computed",
-                "status",
-                "explanation",
-            ),
+            row_columns=(*RECON_ROW_COLUMNS, "explanation"),
             build=_build_reconciliation,
             derive=_derive_reconciliation,
         ),

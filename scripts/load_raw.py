@@ -32,18 +32,7 @@ def main() -> None:
     pairs = []
     for entry in load_manifest(landing):
         data = entry.read_bytes()
-        import hashlib
-
-        meta = ExtractMeta(
-            entry.extract_id,
-            entry.council,
-            entry.period,
-            entry.kind,
-            entry.path,
-            hashlib.sha256(data).hexdigest(),
-            entry.source_url,
-        )
-        pairs.append((meta, parse_extract(data, entry.kind, entry.path)))
+        pairs.append((ExtractMeta.of(entry, data), parse_extract(data, entry.kind, entry.path)))
     with duckdb.connect(str(db)) as con:
         counts = replace_extracts(con, pairs)
         # The reviewed waivers the pipeline would load (expectations/waivers.yml).

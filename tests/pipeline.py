@@ -14,6 +14,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_LANDING = PROJECT_ROOT / "data" / "landing"
 APPENDIX_C = "brent_2019-20_appendix_c_root_causes.txt"
 APPENDIX_1 = "brent_2022-23_appendix_1_outcome_matrix.txt"
+# Rows per mart published from the two bundled extracts (worked out by reading them).
+SEED_ROWS_PER_MART = {
+    "mart_department_scorecard": 15,
+    "mart_improvement_actions": 91,
+    "mart_outcome_matrix": 455,
+    "mart_reconciliation": 461,
+    "mart_service_root_causes": 232,
+    "mart_service_uphold_rates": 75,
+}
 
 
 def copy_landing(dest: Path) -> Path:

@@ -193,7 +193,7 @@ def test_a_dagster_it_was_not_verified_on_gets_the_stock_storage_with_one_warnin
     on the stock storage with the same published figures."""
     from orchestration import dagster_compat
     from orchestration.runner import open_instance, run_pipeline
-    from tests.pipeline import copy_landing
+    from tests.pipeline import SEED_ROWS_PER_MART, copy_landing
 
     monkeypatch.setattr(dagster_compat, "_warned", False)
     config = ComplaintsConfig.resolve(
@@ -219,14 +219,7 @@ def test_a_dagster_it_was_not_verified_on_gets_the_stock_storage_with_one_warnin
     )
     assert "event_log_storage" not in (config.dagster_home / "dagster.yaml").read_text()
     assert summary.success and not summary.checks_failed, summary.failed_steps
-    assert summary.rows_per_mart == {
-        "mart_department_scorecard": 15,
-        "mart_improvement_actions": 91,
-        "mart_outcome_matrix": 455,
-        "mart_reconciliation": 461,
-        "mart_service_root_causes": 232,
-        "mart_service_uphold_rates": 75,
-    }
+    assert summary.rows_per_mart == SEED_ROWS_PER_MART
     with DagsterInstance.from_config(str(config.dagster_home)) as reader:
         assert reader.get_run_by_id(summary.run_id) is not None
 

@@ -1,6 +1,5 @@
 """Ingest assets: each extract partition -> its rows in the raw tables of the build database."""
 
-import hashlib
 from typing import Any
 
 from dagster import (
@@ -72,16 +71,7 @@ def raw_extracts(
                 description=f"extract {key}: {exc}",
                 metadata={"file": entry.path, "line": exc.line or 0, "reason": exc.reason},
             ) from None
-        meta = ExtractMeta(
-            key,
-            entry.council,
-            entry.period,
-            entry.kind,
-            entry.path,
-            hashlib.sha256(data).hexdigest(),
-            entry.source_url,
-        )
-        parsed.append((meta, result))
+        parsed.append((ExtractMeta.of(entry, data), result))
         failed = len(result.failed_totals)
         per_extract.append(
             f"| {key} | {entry.kind} | {entry.period} | {len(result.repairs)} | "

@@ -20,11 +20,9 @@ final as (
         council,
         department,
         service_family,
-        withdrawn,
-        not_upheld,
-        partly_upheld,
-        rejected,
-        upheld,
+        {%- for name in outcome_columns() %}
+        {{ name }},
+        {%- endfor %}
         total,
         {{ outcome_metrics() }},
         {{ safe_divide('total', 'sum(total) over council_period') }} as share_of_total,

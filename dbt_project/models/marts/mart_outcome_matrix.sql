@@ -27,11 +27,9 @@ final as (
         root_cause,
         root_cause_category,
         issue_type,
-        withdrawn,
-        not_upheld,
-        partly_upheld,
-        rejected,
-        upheld,
+        {%- for name in outcome_columns() %}
+        {{ name }},
+        {%- endfor %}
         total,
         {{ outcome_metrics() }},
         extract_id,
