@@ -20,7 +20,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-# dbt parse (manifest for @dbt_assets, in warehouse/dbt_target): explicit, never at import time.
+# dbt parse (manifest for @dbt_assets, in dbt_project/target): explicit, never at import time.
 prepare: install
 	$(BIN)/python -m orchestration.project
 

@@ -280,17 +280,26 @@ def _read_run_records(home: Path, run: FullRun, started_at: float) -> None:
 
 
 def complaints_run(
-    landing: Path, warehouse: Path, home: Path, log: Path, extra: list[str] | None = None
+    landing: Path,
+    warehouse: Path,
+    home: Path,
+    log: Path,
+    extra: list[str] | None = None,
+    source: Path | None = None,
 ) -> FullRun:
-    """`complaints run` as a subprocess: wall time, peak RSS of its process tree, step records."""
+    """`complaints run` as a subprocess: wall time, peak RSS of its process tree, step records.
+
+    With `source`, the CLI of another checkout of the project (e.g. an older commit) runs, from
+    that folder, with this environment's packages."""
     home.mkdir(parents=True, exist_ok=True)
-    cmd = [str(BIN / "complaints"), "run", "--landing", str(landing)]
+    cli = [str(BIN / "python"), "-m", "orchestration.cli"] if source else [str(BIN / "complaints")]
+    cmd = [*cli, "run", "--landing", str(landing)]
     cmd += ["--warehouse", str(warehouse), *(extra or [])]
     peak_tree = 0
     with log.open("w") as out, metered() as phase:
         started_at = time.time()
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=_clean_env(DAGSTER_HOME=str(home)), stdout=out, stderr=out
+            cmd, cwd=source or ROOT, env=_clean_env(DAGSTER_HOME=str(home)), stdout=out, stderr=out
         )
         root = psutil.Process(proc.pid)
         rusage = None

@@ -29,13 +29,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--landing", type=Path, default=ROOT / "data" / "landing")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="another checkout (e.g. `git archive` of an older commit) whose CLI to run instead",
+    )
     args = ap.parse_args(argv)
     runs: list[FullRun] = []
     with tempfile.TemporaryDirectory(prefix="seed-run-") as tmp:
         for i in range(args.repeat):
             work = Path(tmp) / str(i)
             run = complaints_run(
-                args.landing, work / "warehouse", work / "home", Path(tmp) / f"{i}.log"
+                args.landing,
+                work / "warehouse",
+                work / "home",
+                Path(tmp) / f"{i}.log",
+                source=args.source,
             )
             if run.returncode != 0:
                 print(Path(run.log).read_text(), file=sys.stderr)

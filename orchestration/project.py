@@ -1,8 +1,10 @@
 """The dbt project: where it is (a checkout, or the copy shipped in the wheel) and its manifest.
 
-The manifest is a build artifact of one warehouse (`<warehouse>/dbt_target/manifest.json`, next to
-the artifacts of `dbt build`), written by `prepare_dbt(config)` when a run starts or the code
-location loads, never at import time and never inside the installed package.
+`prepare_dbt(config)` runs `dbt parse` when a run starts or the code location loads (never at
+import time) and the manifest is missing or older than a project file. In a checkout it goes to
+the project's own (gitignored) `target/`, shared by every warehouse; an installed package is never
+written to, so there it goes to the warehouse (`<warehouse>/dbt_target`, beside the artifacts of
+`dbt build`).
 """
 
 from __future__ import annotations
@@ -37,16 +39,23 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
+def manifest_dir(config: ComplaintsConfig) -> Path:
+    """Where `dbt parse` writes the manifest (see the module's docstring)."""
+    if dbt_project_dir() == SOURCE_PROJECT_DIR:
+        return SOURCE_PROJECT_DIR / "target"
+    return config.dbt_target_dir
+
+
 def dbt_project(config: ComplaintsConfig) -> DbtProject:
-    """The project with this warehouse's target folder (the manifest must be prepared)."""
+    """The project with its manifest's folder (prepared by `prepare_dbt`)."""
     project_dir = dbt_project_dir()
     return DbtProject(
-        project_dir=project_dir, profiles_dir=project_dir, target_path=config.dbt_target_dir
+        project_dir=project_dir, profiles_dir=project_dir, target_path=manifest_dir(config)
     )
 
 
 def manifest_path(config: ComplaintsConfig) -> Path:
-    return config.dbt_target_dir / "manifest.json"
+    return manifest_dir(config) / "manifest.json"
 
 
 def dbt_model_names() -> list[str]:
@@ -71,7 +80,8 @@ def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
     fresh = manifest.exists() and _newest_source_mtime(project_dir) <= manifest.stat().st_mtime
     if fresh and not force:
         return manifest
-    config.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+    target = manifest_dir(config)
+    target.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
             dbt_executable(),
@@ -82,13 +92,13 @@ def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
             "--project-dir",
             str(project_dir),
             "--target-path",
-            str(config.dbt_target_dir),
+            str(target),
             "--vars",
             config.dbt_vars(),
         ],
         cwd=project_dir,
         # dbt's own log goes beside its other artifacts, not into the (maybe installed) project.
-        env={**os.environ, "DBT_LOG_PATH": str(config.dbt_target_dir)},
+        env={**os.environ, "DBT_LOG_PATH": str(target)},
         check=True,
     )
     return manifest

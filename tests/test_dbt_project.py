@@ -1,5 +1,6 @@
-"""The dbt manifest is prepared into the warehouse (never into the project, which may be an
-installed package) by the venv's dbt, also when PATH lacks dbt; a fresh manifest is not re-parsed."""
+"""The dbt manifest is prepared by the venv's dbt, also when PATH lacks dbt, into the checkout's
+target/ (an installed package is never written to: tests/test_install.py), once: a fresh manifest
+is not parsed again."""
 
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ def test_prepare_parses_into_the_warehouse_with_the_venvs_dbt(
     project_dir = project.dbt_project_dir()
     sources = {k: v for k, v in _snapshot(project_dir).items() if not k.startswith("target")}
 
-    manifest = project.prepare_dbt(config)
-    assert manifest == tmp_path / "wh" / "dbt_target" / "manifest.json" and manifest.exists()
+    manifest = project.prepare_dbt(config, force=True)
+    assert manifest == project_dir / "target" / "manifest.json" and manifest.exists()
     assert project.dbt_project(config).manifest_path == manifest
     after = {k: v for k, v in _snapshot(project_dir).items() if not k.startswith("target")}
-    assert after == sources  # nothing written into the project (no logs/, no .user.yml)
+    assert after == sources  # nothing else written into the project (no logs/, no .user.yml)
+    assert not (tmp_path / "wh").exists()  # preparing creates no warehouse
 
     parsed_at = manifest.stat().st_mtime_ns
     assert project.prepare_dbt(config) == manifest
