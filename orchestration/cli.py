@@ -5,8 +5,12 @@ from __future__ import annotations
 import gc
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from orchestration.runner import RunSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -98,9 +102,17 @@ def run(
     if s.error:
         typer.echo(f"error: {s.error}", err=True)
         raise typer.Exit(2)
+    _print_summary(s, partition is not None, verbose)
+    # Everything durable is committed and closed by now; what is left on the heap (Dagster's
+    # definitions, dbt's manifest, Great Expectations) needs no final cycle collection.
+    gc.freeze()
+    raise typer.Exit(0 if s.success and not s.checks_failed else 1)
+
+
+def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
     typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'}")
     typer.echo(
-        f"extracts {'parsed ' if partition else ''}({len(s.extracts)}): "
+        f"extracts {'parsed ' if partitioned else ''}({len(s.extracts)}): "
         f"{', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}"
     )
     typer.echo(
@@ -131,10 +143,6 @@ def run(
         typer.echo(
             f"dbt and Dagster log: {s.log_path}  (or --verbose; the Dagster UI keeps it too)"
         )
-    # Everything durable is committed and closed by now; what is left on the heap (Dagster's
-    # definitions, dbt's manifest, Great Expectations) needs no final cycle collection.
-    gc.freeze()
-    raise typer.Exit(0 if s.success and not s.checks_failed else 1)
 
 
 @app.command()
