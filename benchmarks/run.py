@@ -233,6 +233,9 @@ class FullRun:
     warnings: list[str] = field(default_factory=list)
     checks_evaluated: int = 0
     log: str = ""
+    cpu_s: float = 0.0
+    """User + system CPU of the run and every process it waited for (dbt): less sensitive than the
+    wall time to other processes sharing the machine."""
 
 
 def _step_group(step_key: str) -> str:
@@ -326,6 +329,7 @@ def complaints_run(
         peak_tree_rss_mb=peak_tree / 2**20,
         max_process_rss_mb=rusage.ru_maxrss / 1024,  # KiB on Linux
         log=str(log),
+        cpu_s=rusage.ru_utime + rusage.ru_stime,
     )
     _read_run_records(home, run, started_at)
     return run

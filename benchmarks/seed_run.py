@@ -19,9 +19,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
+# With --source, this process reads that checkout's Dagster instance: import its modules first
+# (its dagster.yaml may name a storage class this checkout no longer has).
+_SOURCE = sys.argv[sys.argv.index("--source") + 1] if "--source" in sys.argv[:-1] else None
+sys.path[:0] = [str(ROOT / "benchmarks"), *([_SOURCE] if _SOURCE else []), str(ROOT)]
 
 from run import FullRun, complaints_run  # noqa: E402
+
+if _SOURCE:  # run.py put this checkout first again
+    sys.path.insert(0, _SOURCE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,13 +59,17 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run)
             steps = ", ".join(f"{k} {v:.2f}" for k, v in sorted(run.steps.items()))
             print(
-                f"run {i + 1}: {run.wall_s:.2f} s (before run {run.before_run_s:.2f}, {steps}, "
+                f"run {i + 1}: {run.wall_s:.2f} s wall, {run.cpu_s:.2f} s CPU (before run {run.before_run_s:.2f}, {steps}, "
                 f"after run {run.after_run_s:.2f}; events {run.dagster_events}; "
                 f"foreign cores {run.foreign_cores:.2f}; peak RSS {run.peak_tree_rss_mb:.0f} MiB)"
             )
             shutil.rmtree(work, ignore_errors=True)
     walls = [r.wall_s for r in runs]
-    print(f"seed run: fastest {min(walls):.2f} s, median {statistics.median(walls):.2f} s")
+    cpus = [r.cpu_s for r in runs]
+    print(
+        f"seed run: fastest {min(walls):.2f} s, median {statistics.median(walls):.2f} s wall; "
+        f"CPU least {min(cpus):.2f} s, median {statistics.median(cpus):.2f} s"
+    )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in runs], indent=2))
     return 0

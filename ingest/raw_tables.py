@@ -51,9 +51,6 @@ class ExtractMeta:
         )
 
 
-_SQL_TYPES = {int: "BIGINT", str: "VARCHAR", bool: "BOOLEAN"}
-
-
 def _sql_type(annotation: str) -> str:
     if annotation.startswith("int"):
         return "BIGINT"

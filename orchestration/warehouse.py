@@ -103,12 +103,3 @@ def _delete(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
     for table in RAW_TABLES:
         con.execute(f"delete from raw.{table} where extract_id in (select extract_id from _ids)")
     con.unregister("_ids")
-
-
-def raw_table_schema(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    rows = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'raw' and table_name = ? order by ordinal_position",
-        [table],
-    ).fetchall()
-    return [(r[0], r[1]) for r in rows]
