@@ -235,7 +235,7 @@ def test_comments_persisted(marts) -> None:  # type: ignore[no-untyped-def]
 def test_lineage_from_each_raw_asset_to_published() -> None:
     from orchestration.definitions import defs
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()  # loaded lazily, as dagster dev and dg load it
 
     def descendants(key: AssetKey) -> set[AssetKey]:
         seen: set[AssetKey] = set()
@@ -268,10 +268,11 @@ def test_lineage_from_each_raw_asset_to_published() -> None:
 def test_schedule_and_sensor_defined() -> None:
     from orchestration.definitions import defs
 
-    schedule = defs.resolve_schedule_def("weekly_full_refresh")
+    loaded = defs()
+    schedule = loaded.resolve_schedule_def("weekly_full_refresh")
     assert schedule.cron_schedule == "0 6 * * 1"
     assert schedule.execution_timezone == "Europe/London"
-    sensor = defs.resolve_sensor_def("landing_folder_sensor")
+    sensor = loaded.resolve_sensor_def("landing_folder_sensor")
     assert sensor.minimum_interval_seconds == 30
 
 
