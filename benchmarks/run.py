@@ -48,7 +48,7 @@ sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 import parse as parse_bench  # noqa: E402
 from generate import generate  # noqa: E402
 
-from ingest.api import parse_extract  # noqa: E402
+from ingest.api import parse_entry  # noqa: E402
 from ingest.manifest import load_manifest  # noqa: E402
 from ingest.records import ParsedExtract  # noqa: E402
 
@@ -152,7 +152,7 @@ def parse_only(landing: Path, min_cpu_s: float = 0.5) -> tuple[ParseResult, list
     parsed: list[tuple[Any, ParsedExtract]] = []
     while rounds == 0 or cpu < min_cpu_s:
         t0, c0 = time.perf_counter(), time.process_time()
-        parsed = [(e, parse_extract(data, e.kind, e.path)) for e, data in blobs]
+        parsed = [(e, parse_entry(e, data)) for e, data in blobs]
         wall += time.perf_counter() - t0
         cpu += time.process_time() - c0
         rounds += 1

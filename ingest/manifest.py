@@ -1,28 +1,40 @@
 """The landing folder's ``manifest.yml``: which file is which extract.
 
-Every problem is a ``ManifestError`` naming the manifest and the entry. The folder and the manifest
-must agree exactly: a file no entry lists is an error, not something to skip silently.
+Every problem is a ``ManifestError`` naming the manifest, the line and the entry. The folder and
+the manifest must agree exactly: a file no entry lists is an error, not something to skip.
+
+The manifest is plain YAML and is read strictly, because every value reaches published tables:
+no anchors, aliases or tags (a few bytes of aliases can expand to gigabytes), bounded size and
+nesting, every value of its declared type (text is text, never a list or a mapping printed as
+text), text stripped and on one line where the format says so.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import yaml
 
+from ingest.departments import Department, load_department_file, parse_department_entries
 from ingest.errors import ManifestError
 from ingest.records import KINDS
 
-MANIFEST_NAME = "manifest.yml"
-_REQUIRED = ("path", "council", "period", "kind")
-_OPTIONAL = ("id", "source_url", "notes")
-_PERIOD = re.compile(r"^(\d{4})/(\d{2})$")
-_ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+MANIFEST_NAME: Final = "manifest.yml"
+MAX_MANIFEST_BYTES: Final = 1 << 20
+MAX_DEPTH: Final = 6
+MAX_TEXT: Final = 1000
+_REQUIRED: Final = ("path", "council", "period", "kind")
+_OPTIONAL: Final = ("id", "source_url", "notes", "departments", "department_map")
+_PERIOD: Final = re.compile(r"(\d{4})/(\d{2})")
+_ID: Final = re.compile(r"[a-z0-9][a-z0-9_]*")
 # Files in the landing folder that are not extracts.
-_IGNORED = {MANIFEST_NAME, "README.md", ".gitkeep"}
+_IGNORED: Final = {MANIFEST_NAME, "README.md", ".gitkeep"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +46,24 @@ class ManifestEntry:
     kind: str
     source_url: str | None
     absolute_path: Path
+    departments: Mapping[str, Department] = field(default_factory=dict)
+    """Service heading -> department for sections that lost their heading: the entry's mapping
+    file overridden by its inline entries (the bundled council file comes under both)."""
+    line: int | None = None
 
     def read_bytes(self) -> bytes:
         return self.absolute_path.read_bytes()
 
     def sha256(self) -> str:
         return hashlib.sha256(self.read_bytes()).hexdigest()
+
+    def fingerprint(self) -> str:
+        """Content hash plus every manifest field that changes what the rows say."""
+        h = hashlib.sha256(self.read_bytes())
+        mapping = sorted((k, v.department, v.directorate) for k, v in self.departments.items())
+        fields = [self.kind, self.period, self.council, self.path, self.source_url, mapping]
+        h.update(json.dumps(fields, sort_keys=True).encode())
+        return h.hexdigest()
 
 
 def default_id(path: str) -> str:
@@ -53,90 +77,249 @@ def load_manifest(landing: Path) -> list[ManifestEntry]:
     src = str(manifest_path)
     if not manifest_path.is_file():
         raise ManifestError(src, None, f"no {MANIFEST_NAME} in the landing folder {landing}")
-    try:
-        doc = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ManifestError(src, None, f"not valid YAML: {exc}") from None
-    if (
-        not isinstance(doc, dict)
-        or set(doc) != {"extracts"}
-        or not isinstance(doc["extracts"], list)
-    ):
-        raise ManifestError(
-            src, None, "expected exactly one top-level key 'extracts' holding a list"
-        )
-
+    items = _read_document(manifest_path)
     entries: list[ManifestEntry] = []
     seen_paths: dict[Path, int] = {}
     seen_ids: dict[str, int] = {}
-    for n, raw in enumerate(doc["extracts"], start=1):
-        where = f"entry {n}"
-        if not isinstance(raw, dict):
-            raise ManifestError(src, None, f"{where}: expected a mapping of keys")
-        label = f"{where} ({raw.get('path', '?')})"
-        unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
-        if unknown:
-            raise ManifestError(src, None, f"{label}: unknown key(s) {', '.join(unknown)}")
-        missing = [k for k in _REQUIRED if not raw.get(k)]
-        if missing:
-            raise ManifestError(src, None, f"{label}: missing key(s) {', '.join(missing)}")
-        rel = str(raw["path"])
-        target = (landing / rel).resolve()
-        if Path(rel).is_absolute() or not target.is_relative_to(landing):
-            raise ManifestError(src, None, f"{label}: path leaves the landing folder {landing}")
-        if not target.is_file():
-            raise ManifestError(src, None, f"{label}: file {rel} does not exist in {landing}")
-        if target in seen_paths:
-            raise ManifestError(
-                src, None, f"{label}: file {rel} is already listed by entry {seen_paths[target]}"
-            )
-        seen_paths[target] = n
-        kind = str(raw["kind"])
-        if kind not in KINDS:
-            raise ManifestError(
-                src, None, f"{label}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})"
-            )
-        period = str(raw["period"])
-        m = _PERIOD.match(period)
-        if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
-            raise ManifestError(
-                src, None, f"{label}: malformed period {period!r} (expected e.g. 2019/20)"
-            )
-        extract_id = str(raw.get("id") or default_id(rel))
-        if not _ID.match(extract_id):
-            raise ManifestError(
-                src, None, f"{label}: id {extract_id!r} must be lower-case letters, digits, _"
-            )
-        if extract_id in seen_ids:
+    maps: set[Path] = set()
+    for n, node in enumerate(items, start=1):
+        entry = _entry(node, n, landing, src)
+        if entry.absolute_path in seen_paths:
             raise ManifestError(
                 src,
-                None,
-                f"{label}: id {extract_id!r} is already used by entry {seen_ids[extract_id]}",
+                entry.line,
+                f"entry {n} ({entry.path}): file {entry.path} is already listed by entry "
+                f"{seen_paths[entry.absolute_path]}",
             )
-        seen_ids[extract_id] = n
-        entries.append(
-            ManifestEntry(
-                extract_id=extract_id,
-                path=Path(rel).as_posix(),
-                council=str(raw["council"]),
-                period=period,
-                kind=kind,
-                source_url=raw.get("source_url"),
-                absolute_path=target,
+        if entry.extract_id in seen_ids:
+            raise ManifestError(
+                src,
+                entry.line,
+                f"entry {n} ({entry.path}): id {entry.extract_id!r} is already used by entry "
+                f"{seen_ids[entry.extract_id]}",
             )
-        )
+        seen_paths[entry.absolute_path] = n
+        seen_ids[entry.extract_id] = n
+        maps.update(_mapping_file(node, landing) or ())
+        entries.append(entry)
+    _require_listed(landing, set(seen_paths) | maps, src)
+    return entries
 
-    listed = set(seen_paths)
+
+# --- strict YAML ------------------------------------------------------------------------------
+
+
+def _read_document(path: Path) -> list[yaml.MappingNode]:
+    """The manifest's entries as YAML nodes (which keep their line numbers)."""
+    src = str(path)
+    data = path.read_bytes()
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ManifestError(
+            src, None, f"the manifest is {len(data)} bytes; at most {MAX_MANIFEST_BYTES} are read"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+        _check_plain(text, src)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except UnicodeDecodeError:
+        raise ManifestError(src, None, "not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(src, _mark_line(exc), f"not valid YAML: {exc}") from None
+    if not isinstance(root, yaml.MappingNode) or [_key(k) for k, _ in root.value] != ["extracts"]:
+        raise ManifestError(
+            src, None, "expected exactly one top-level key 'extracts' holding a list"
+        )
+    items = root.value[0][1]
+    if not isinstance(items, yaml.SequenceNode):
+        raise ManifestError(src, _line(items), "'extracts' must be a list of entries")
+    if not items.value:
+        raise ManifestError(
+            src,
+            _line(items),
+            "'extracts' is empty: list at least one extract. Nothing was changed: an empty "
+            "manifest is refused so that a mistake cannot remove every extract",
+        )
+    for node in items.value:
+        if not isinstance(node, yaml.MappingNode):
+            raise ManifestError(src, _line(node), "each entry of 'extracts' must be a mapping")
+    return list(items.value)
+
+
+def _check_plain(text: str, src: str) -> None:
+    """Refuse anchors, aliases, explicit tags and deep nesting before anything is built."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ManifestError(src, line, "YAML anchors and aliases are not allowed here")
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!"):  # the parser sets a tag only when one is written
+            raise ManifestError(src, line, f"YAML tags ({tag}) are not allowed here")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ManifestError(
+                    src, line, f"nested more than {MAX_DEPTH} levels deep: not a manifest"
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _mark_line(exc: yaml.YAMLError) -> int | None:
+    mark = getattr(exc, "problem_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _key(node: yaml.Node) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _scalar(node: yaml.Node) -> object:
+    """A scalar as YAML types it (str, int, bool, None, date...); collections as themselves."""
+    if isinstance(node, yaml.ScalarNode):
+        return yaml.SafeLoader("").construct_object(node)
+    return node
+
+
+def _plain(node: yaml.Node) -> object:
+    """A whole subtree as Python values (the subtree is small and already checked plain)."""
+    return yaml.SafeLoader("").construct_document(node)
+
+
+# --- one entry --------------------------------------------------------------------------------
+
+
+def _fields(node: yaml.MappingNode, where: str, src: str) -> dict[str, yaml.Node]:
+    fields: dict[str, yaml.Node] = {}
+    for key_node, value in node.value:
+        key = _key(key_node)
+        if key is None:
+            raise ManifestError(src, _line(key_node), f"{where}: keys must be plain text")
+        if key in fields:
+            raise ManifestError(src, _line(key_node), f"{where}: key {key!r} is given twice")
+        fields[key] = value
+    return fields
+
+
+def _text(
+    fields: dict[str, yaml.Node], key: str, label: str, src: str, one_line: bool = True
+) -> str | None:
+    node = fields.get(key)
+    if node is None:
+        return None
+    value = _scalar(node)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else type(value).__name__
+        if isinstance(node, yaml.MappingNode):
+            kind = "a mapping"
+        raise ManifestError(src, _line(node), f"{label}: {key} must be text, got {kind}")
+    text = value.strip()
+    if one_line and ("\n" in text or "\r" in text):
+        raise ManifestError(src, _line(node), f"{label}: {key} must be on one line")
+    if len(text) > MAX_TEXT:
+        raise ManifestError(
+            src, _line(node), f"{label}: {key} is longer than {MAX_TEXT} characters"
+        )
+    return text or None
+
+
+def _entry(node: yaml.MappingNode, n: int, landing: Path, src: str) -> ManifestEntry:
+    line = _line(node)
+    fields = _fields(node, f"entry {n}", src)
+    path_text = _text(fields, "path", f"entry {n}", src)
+    label = f"entry {n} ({path_text or '?'})"
+    unknown = sorted(set(fields) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        raise ManifestError(src, line, f"{label}: unknown key(s) {', '.join(unknown)}")
+    values = {k: _text(fields, k, label, src) for k in (*_REQUIRED, "id", "source_url")}
+    _text(fields, "notes", label, src, one_line=False)
+    missing = [k for k in _REQUIRED if not values[k]]
+    if missing:
+        raise ManifestError(src, line, f"{label}: missing key(s) {', '.join(missing)}")
+    rel, council, period, kind = (str(values[k]) for k in _REQUIRED)
+    target = _inside(landing, rel, label, src, line)
+    if kind not in KINDS:
+        raise ManifestError(
+            src, line, f"{label}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})"
+        )
+    m = _PERIOD.fullmatch(period)
+    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        raise ManifestError(
+            src, line, f"{label}: malformed period {period!r} (expected e.g. 2019/20)"
+        )
+    extract_id = values["id"] or default_id(rel)
+    if not _ID.fullmatch(extract_id):
+        raise ManifestError(
+            src, line, f"{label}: id {extract_id!r} must be lower-case letters, digits, _"
+        )
+    return ManifestEntry(
+        extract_id=extract_id,
+        path=Path(rel).as_posix(),
+        council=council,
+        period=period,
+        kind=kind,
+        source_url=values["source_url"],
+        absolute_path=target,
+        departments=_departments(fields, landing, label, src),
+        line=line,
+    )
+
+
+def _inside(landing: Path, rel: str, label: str, src: str, line: int) -> Path:
+    target = (landing / rel).resolve()
+    if Path(rel).is_absolute() or not target.is_relative_to(landing):
+        raise ManifestError(src, line, f"{label}: path leaves the landing folder {landing}")
+    if not target.is_file():
+        raise ManifestError(src, line, f"{label}: file {rel} does not exist in {landing}")
+    return target
+
+
+def _departments(
+    fields: dict[str, yaml.Node], landing: Path, label: str, src: str
+) -> dict[str, Department]:
+    merged: dict[str, Department] = {}
+    map_node = fields.get("department_map")
+    if map_node is not None:
+        rel = _text(fields, "department_map", label, src)
+        if rel:
+            path = _inside(landing, rel, f"{label}: department_map", src, _line(map_node))
+            merged.update(load_department_file(path))
+    inline = fields.get("departments")
+    if inline is not None:
+        if not isinstance(inline, yaml.MappingNode):
+            raise ManifestError(
+                src, _line(inline), f"{label}: departments must map service headings to departments"
+            )
+        try:
+            merged.update(parse_department_entries(_plain(inline), src, f"{label}: departments"))
+        except ManifestError as exc:
+            raise ManifestError(src, _line(inline), exc.reason) from None
+    return merged
+
+
+def _mapping_file(node: yaml.MappingNode, landing: Path) -> list[Path] | None:
+    for key_node, value in node.value:
+        if _key(key_node) == "department_map" and isinstance(value, yaml.ScalarNode):
+            return [(landing / str(value.value).strip()).resolve()]
+    return None
+
+
+def _require_listed(landing: Path, listed: set[Path], src: str) -> None:
     for f in sorted(landing.rglob("*")):
         if (
             f.is_file()
             and f.name not in _IGNORED
             and not f.name.startswith(".")
-            and f not in listed
+            and f.resolve() not in listed
         ):
             raise ManifestError(
                 src,
                 None,
                 f"file {f.relative_to(landing)} is in the landing folder but no entry lists it",
             )
-    return entries

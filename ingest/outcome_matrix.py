@@ -26,6 +26,7 @@ from ingest.errors import (
     UnknownLayoutError,
     UnreconcilableBlockError,
 )
+from ingest.periods import find_period
 from ingest.records import (
     OUTCOME_COLUMNS,
     ControlTotal,
@@ -37,7 +38,9 @@ from ingest.records import (
 )
 from ingest.text import squash, strip_tags
 
-HEADER_PREFIX = "department, root cause and issue types"
+HEADER_KEY = "departmentrootcauseandissuetype"
+"""The header row's first cell folded to letters: 'Department, Root Cause and Issue types' in any
+spacing, case or punctuation."""
 MEASURES: tuple[str, ...] = (*OUTCOME_COLUMNS, "total")
 _NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})*$|^\d+$")
 _LONE_LETTER = re.compile(r"^[A-Za-z]$")
@@ -45,6 +48,18 @@ _ONLY_PUNCT = re.compile(r"^[\W_]*$")
 _MAX_REPAIR_COMBINATIONS = 4096
 _SMALL_INT = {str(i): i for i in range(10000)} | {"": 0}
 _CLEAN_ROW = re.compile(r"^([^\t<]*)((?:\t\d*){5}\t\d+)\t*$")
+_NOT_LETTERS = re.compile(r"[^a-z]")
+_SUPER_HEADER_CELL = re.compile(r"^[A-Za-z][A-Za-z /&-]{2,}$")
+
+
+def _is_header(first_cell: str) -> bool:
+    return _NOT_LETTERS.sub("", first_cell.lower()).startswith(HEADER_KEY)
+
+
+def _is_super_header(fields: list[str]) -> bool:
+    """The 'Outcomes' row above the header, repeated on a new page: no name, words, no digits."""
+    cells = [c.strip() for c in fields[1:] if c.strip()]
+    return not fields[0].strip() and bool(cells) and all(_SUPER_HEADER_CELL.match(c) for c in cells)
 
 
 @dataclass(slots=True)
@@ -92,62 +107,100 @@ def parse_outcome_matrix(lines: list[str], source: str) -> ParsedExtract:
 
 
 def _read_rows(lines: list[str], source: str, result: ParsedExtract) -> list[_Row]:
-    if not any(squash(ln.split("\t")[0]).lower().startswith(HEADER_PREFIX) for ln in lines):
-        raise UnknownLayoutError(
-            source,
-            None,
-            "not an outcome_matrix extract: no 'Department, Root Cause and Issue types' header row",
-        )
+    start = _first_header(lines, source)
+    _preamble(lines[:start], result)
     rows: list[_Row] = []
-    seen_header = False
     last_nonblank = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), -1)
     clean_row = _CLEAN_ROW.match
-    for idx, raw in enumerate(lines):
-        if seen_header:
-            clean = clean_row(raw)
-            if clean:  # the common case: plain name, six number-or-empty cells
-                cells = clean.group(2)[1:].split("\t")
-                try:
-                    values = list(map(_SMALL_INT.__getitem__, cells))
-                except KeyError:
-                    values = [int(v) if v else 0 for v in cells]
-                name = clean.group(1)
-                # "&" may start an entity ("&amp;"): such names take the slow path's clean-up.
-                name = strip_tags(name) if "&" in name else " ".join(name.split())
-                grand = name[:1] in "Gg" and _is_grand_name(name)
-                rows.append(_Row(idx + 1, raw, name, values, True, grand))
-                continue
-        lineno = idx + 1
-        if not raw or raw.isspace():
+    for idx in range(start + 1, len(lines)):
+        raw = lines[idx]
+        clean = clean_row(raw)
+        if clean:  # the common case: plain name, six number-or-empty cells
+            row = _clean_row(clean, raw, idx + 1)
+        elif not raw or raw.isspace():
             continue
-        fields = raw.split("\t")
-        first = squash(fields[0]).lower()
-        if first.startswith(HEADER_PREFIX):
-            seen_header = True
-            continue
-        if not seen_header:
-            if len(fields) == 1 and result.title is None:
-                result.title = squash(raw)
-            # The "Outcomes" super-header and any preamble before the first header row.
-            continue
-        if len(fields) == 1:
-            if idx == last_nonblank:
-                raise TruncatedExtractError(
-                    source, lineno, f"file ends mid-row: {raw.strip()[:60]!r} has no number cells"
-                )
-            raise MalformedRowError(
-                source, lineno, "expected a name and six tab-separated number cells, found no tab"
-            )
-        rows.append(_read_row(fields, raw, lineno, source, result, idx == last_nonblank))
-    if not seen_header:
-        raise UnknownLayoutError(
-            source,
-            None,
-            "not an outcome_matrix extract: no 'Department, Root Cause and Issue types' header row",
-        )
+        else:
+            fields = raw.split("\t")
+            if _is_header(fields[0]) or _is_super_header(fields):
+                continue  # the header rows, repeated on every page
+            row = _slow_row(fields, raw, idx + 1, source, result, idx == last_nonblank)
+        rows.append(row)
+        if row.is_grand:
+            _trailing_content(lines, idx, result)
+            break
     if not rows:
         raise TruncatedExtractError(source, None, "the table has a header but no rows")
     return rows
+
+
+def _first_header(lines: list[str], source: str) -> int:
+    for idx, line in enumerate(lines):
+        if _is_header(line.split("\t", 1)[0]):
+            return idx
+    raise UnknownLayoutError(
+        source,
+        None,
+        "not an outcome_matrix extract: no 'Department, Root Cause and Issue types' header row",
+    )
+
+
+def _preamble(lines: list[str], result: ParsedExtract) -> None:
+    """The title and any period it states; the 'Outcomes' super-header is skipped."""
+    for idx, raw in enumerate(lines):
+        if not raw.strip() or "\t" in raw:
+            continue
+        if result.title is None:
+            result.title = squash(raw)
+            result.title_line = idx + 1
+        if result.stated_period is None:
+            period = find_period(raw)
+            if period is not None:
+                result.stated_period = period
+                result.stated_period_line = idx + 1
+
+
+def _clean_row(clean: re.Match[str], raw: str, lineno: int) -> _Row:
+    cells = clean.group(2)[1:].split("\t")
+    try:
+        values = list(map(_SMALL_INT.__getitem__, cells))
+    except KeyError:
+        values = [int(v) if v else 0 for v in cells]
+    name = clean.group(1)
+    # "&" may start an entity ("&amp;"): such names take the slow path's clean-up.
+    name = strip_tags(name) if "&" in name else " ".join(name.split())
+    grand = name[:1] in "GgTt" and _is_grand_name(name)
+    return _Row(lineno, raw, name, values, True, grand)
+
+
+def _slow_row(
+    fields: list[str], raw: str, lineno: int, source: str, result: ParsedExtract, is_last: bool
+) -> _Row:
+    if len(fields) == 1:
+        if is_last:
+            raise TruncatedExtractError(
+                source, lineno, f"file ends mid-row: {raw.strip()[:60]!r} has no number cells"
+            )
+        raise MalformedRowError(
+            source, lineno, "expected a name and six tab-separated number cells, found no tab"
+        )
+    return _read_row(fields, raw, lineno, source, result, is_last)
+
+
+def _trailing_content(lines: list[str], grand_idx: int, result: ParsedExtract) -> None:
+    """Text after the Grand Total row (another table, a note) is reported, never read as rows."""
+    after = [i for i in range(grand_idx + 1, len(lines)) if lines[i].strip()]
+    if not after:
+        return
+    first, last = after[0] + 1, after[-1] + 1
+    result.trailing_lines = (first, last)
+    sample = squash(lines[after[0]].replace("\t", " "))[:80]
+    result.warnings.append(
+        ParseWarning(
+            first,
+            f"lines {first}-{last} come after the Grand Total row (line {grand_idx + 1}) and are "
+            f"not part of the table; not read as rows (first: {sample!r})",
+        )
+    )
 
 
 def _read_row(
@@ -157,6 +210,10 @@ def _read_row(
     cells = fields[1:]
     while len(cells) > 6 and not cells[-1].strip():
         cells.pop()
+    if len(cells) == 7 and name and _is_name_tail(cells[0]):
+        # The wrapped tail of the name in a cell of its own, the six numbers after it.
+        name = _rejoin(name, fields[0], cells[0], raw, lineno, result, "a cell of its own")
+        cells = cells[1:]
     if len(cells) != 6:
         if len(cells) < 6 and is_last:
             raise TruncatedExtractError(
@@ -166,65 +223,95 @@ def _read_row(
             source, lineno, f"expected 6 number cells after the name, found {len(cells)}"
         )
     values: list[int] = []
-    has_total = True
     for pos, cell in enumerate(cells):
         text = cell.strip()
-        if not text:
+        value = _cell_value(text, pos, raw, lineno, result)
+        if value is not None:
+            values.append(value)
+        elif pos == 0 and name and _is_name_tail(text):
+            # Line wrapping pushed the end of a long name into the withdrawn column; that cell
+            # held the name's tail, so it is read as empty and the row and block arithmetic below
+            # check that reading.
+            name = _rejoin(name, fields[0], cell, raw, lineno, result, "the withdrawn column")
             values.append(0)
-            if pos == 5:
-                has_total = False
-            continue
-        if _NUMBER.match(text):
-            values.append(int(text.replace(",", "")))
-            continue
-        plain = strip_tags(text)
-        if _ONLY_PUNCT.match(plain) or _LONE_LETTER.match(plain):
-            result.repairs.append(
-                Repair(
-                    line=lineno,
-                    kind="stray_token_cleared",
-                    raw_text=raw,
-                    before=text,
-                    after="",
-                    reason=f"stray token in the {MEASURES[pos]} cell (bullet, underscore, markup "
-                    "or a lone letter left by the PDF extraction) read as an empty cell",
-                )
+        else:
+            raise MalformedRowError(
+                source,
+                lineno,
+                f"{MEASURES[pos]} cell {text!r} is not a number or a known stray token",
             )
-            values.append(0)
-            if pos == 5:
-                has_total = False
-            continue
-        if pos == 0 and name and re.search(r"[A-Za-z]{2}|[A-Za-z].*\W", plain):
-            # Line wrapping in the PDF pushed the end of a long name into the first number
-            # column; that cell held the name's tail, so it is read as empty and the row and
-            # block arithmetic below check that reading.
-            joiner = "" if name[-1].isalnum() and plain[0].islower() else " "
-            joined = name + joiner + plain
-            result.repairs.append(
-                Repair(
-                    line=lineno,
-                    kind="name_rejoined",
-                    raw_text=raw,
-                    before=f"{name!r} | {plain!r}",
-                    after=joined,
-                    reason="name split across a tab by line wrapping; its tail sat in the "
-                    "withdrawn column, which is read as empty",
-                )
-            )
-            name = joined
-            values.append(0)
-            continue
-        raise MalformedRowError(
-            source, lineno, f"{MEASURES[pos]} cell {text!r} is not a number or a known stray token"
-        )
+    has_total = bool(cells[5].strip()) and not _is_stray(cells[5].strip())
     return _Row(lineno, raw, name, values, has_total, _is_grand_name(name))
+
+
+def _cell_value(text: str, pos: int, raw: str, lineno: int, result: ParsedExtract) -> int | None:
+    """A number cell's value: empty and stray tokens read as 0 (the latter recorded); None when
+    the cell holds something else."""
+    if not text:
+        return 0
+    if _NUMBER.match(text):
+        return int(text.replace(",", ""))
+    if not _is_stray(text):
+        return None
+    result.repairs.append(
+        Repair(
+            line=lineno,
+            kind="stray_token_cleared",
+            raw_text=raw,
+            before=text,
+            after="",
+            reason=f"stray token in the {MEASURES[pos]} cell (bullet, underscore, markup "
+            "or a lone letter left by the PDF extraction) read as an empty cell",
+        )
+    )
+    return 0
+
+
+def _is_stray(text: str) -> bool:
+    plain = strip_tags(text)
+    return bool(_ONLY_PUNCT.match(plain) or _LONE_LETTER.match(plain))
+
+
+def _is_name_tail(cell: str) -> bool:
+    plain = strip_tags(cell)
+    return bool(plain) and bool(re.search(r"[A-Za-z]{2}|[A-Za-z].*\W", plain))
+
+
+def _rejoin(
+    name: str,
+    name_cell: str,
+    tail_cell: str,
+    raw: str,
+    lineno: int,
+    result: ParsedExtract,
+    where: str,
+) -> str:
+    """The name with its wrapped tail, recorded. White space on either side of the tab says the
+    wrap fell between two words; with none, a lower-case tail after a letter or digit continues
+    the same word."""
+    tail = strip_tags(tail_cell)
+    at_space = name_cell[-1:].isspace() or tail_cell[:1].isspace()
+    mid_word = not at_space and name[-1].isalnum() and tail[0].islower()
+    joined = name + ("" if mid_word else " ") + tail
+    result.repairs.append(
+        Repair(
+            line=lineno,
+            kind="name_rejoined",
+            raw_text=raw,
+            before=f"{name!r} | {tail!r}",
+            after=joined,
+            reason=f"name split across a tab by line wrapping; its tail sat in {where}"
+            + (", which is read as empty" if where == "the withdrawn column" else ""),
+        )
+    )
+    return joined
 
 
 # --- hierarchy --------------------------------------------------------------------------------
 
 
 def _is_grand_name(name: str) -> bool:
-    return name.lower().replace(" ", "") == "grandtotal"
+    return name.lower().replace(" ", "") in ("grandtotal", "total")
 
 
 def _is_grand_total(row: _Row) -> bool:
@@ -248,29 +335,80 @@ def _recover_hierarchy(
             )
         row = rows[i]
         if _is_grand_total(row):
-            if i != n - 1:
-                raise MalformedRowError(
-                    source, rows[i + 1].line, "rows found after the Grand Total row"
-                )
             return departments, row
-        _require_parent(row, "department", source)
-        blocks: list[_Block] = []
-        acc, k = 0, i + 1
-        while acc < row.total:
-            rc = _row_at(rows, k, row, "department", acc, source)
-            _require_parent(rc, "root cause", source)
-            block, k = _take_children(rows, k, source)
-            blocks.append(block)
-            acc += rc.total
-        if acc != row.total:
-            raise UnreconcilableBlockError(
-                source,
-                row.line,
-                f"root-cause rows under department {row.name!r} add up to {acc}, more than its "
-                f"stated total {row.total}: no split of the rows reconciles",
-            )
+        try:
+            blocks, k = _department(rows, i, source)
+        except UnreconcilableBlockError as exc:
+            raise _blame(exc, rows, i, source) from None
         departments.append((row, blocks))
         i = k
+
+
+def _department(rows: list[_Row], i: int, source: str) -> tuple[list[_Block], int]:
+    """The root-cause blocks of the department row at `i`, and the index after them."""
+    row = rows[i]
+    _require_parent(row, "department", source)
+    blocks: list[_Block] = []
+    acc, k = 0, i + 1
+    while acc < row.total:
+        rc = _row_at(rows, k, row, "department", acc, source)
+        _require_parent(rc, "root cause", source)
+        block, k = _take_children(rows, k, source)
+        blocks.append(block)
+        acc += rc.total
+    if acc != row.total:
+        raise UnreconcilableBlockError(
+            source,
+            row.line,
+            f"root-cause rows under department {row.name!r} add up to {acc}, more than its "
+            f"stated total {row.total}: no split of the rows reconciles",
+        )
+    return blocks, k
+
+
+_MAX_BLAME_CANDIDATES = 64
+
+
+def _blame(
+    exc: UnreconcilableBlockError, rows: list[_Row], i: int, source: str
+) -> UnreconcilableBlockError:
+    """Name the row that breaks a department's arithmetic when the arithmetic can tell.
+
+    A row whose own cells disagree with its total is a suspect; it is named when reading its total
+    as the sum of its cells makes the whole department reconcile. Otherwise the error names the
+    department and its first rows, as found."""
+    suspects = [r for r in rows[i:] if r.has_total and not r.is_grand and r.outcome_sum != r.total]
+    culprits: list[tuple[_Row, int]] = []
+    for row in suspects[:_MAX_BLAME_CANDIDATES]:
+        stated = row.values[5]
+        row.values[5] = row.outcome_sum
+        try:
+            _department(rows, i, source)
+            culprits.append((row, stated))
+        except (UnreconcilableBlockError, TruncatedExtractError, MalformedRowError):
+            pass
+        finally:
+            row.values[5] = stated
+    dept = rows[i]
+    if len(culprits) == 1:
+        row, stated = culprits[0]
+        return UnreconcilableBlockError(
+            source,
+            row.line,
+            f"row {row.name!r} states a total of {stated} but its cells add up to "
+            f"{row.outcome_sum}; with {row.outcome_sum} the rows of department {dept.name!r} "
+            f"(line {dept.line}) reconcile, with {stated} they cannot ({exc.reason})",
+        )
+    if culprits:
+        lines = ", ".join(str(r.line) for r, _ in culprits)
+        reason = f"{exc.reason}; any one of the rows on lines {lines} could be the changed one"
+        return UnreconcilableBlockError(source, exc.line, reason)
+    return UnreconcilableBlockError(
+        source,
+        exc.line,
+        f"{exc.reason} (department {dept.name!r} starts on line {dept.line}; no single row's "
+        "total can be told wrong by the arithmetic)",
+    )
 
 
 def _row_at(rows: list[_Row], k: int, parent: _Row, level: str, acc: int, source: str) -> _Row:

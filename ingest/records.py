@@ -154,6 +154,40 @@ class ParseWarning:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How many stated numbers of one kind a control total verifies (see ingest.coverage)."""
+
+    kind: str
+    stated: int
+    verified: int
+    bounded: int
+    unverified: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatedNumber:
+    """A stated number no control total verifies: 'bounded' (only checked against a limit) or
+    'unverified' (it rests on the source alone)."""
+
+    line: int
+    kind: str
+    scope: str
+    value: int
+    verification: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedSection:
+    """An Appendix C table section that lost its directorate heading and whose Actions column
+    names no service heading the department mapping knows: its department is 'Unknown'."""
+
+    first_line: int
+    last_line: int
+    service_headings: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class ParsedExtract:
     """Everything one extract yields. Lists are in source order."""
@@ -161,7 +195,10 @@ class ParsedExtract:
     source: str
     kind: str
     title: str | None = None
+    title_line: int | None = None
     stated_period: str | None = None
+    """The financial year the preamble states ('2019/20'), if any; see ingest.periods."""
+    stated_period_line: int | None = None
     headings: list[Heading] = field(default_factory=list)
     service_areas: list[ServiceArea] = field(default_factory=list)
     causes: list[Cause] = field(default_factory=list)
@@ -171,6 +208,11 @@ class ParsedExtract:
     control_totals: list[ControlTotal] = field(default_factory=list)
     repairs: list[Repair] = field(default_factory=list)
     warnings: list[ParseWarning] = field(default_factory=list)
+    unresolved_sections: list[UnresolvedSection] = field(default_factory=list)
+    coverage: list[Coverage] = field(default_factory=list)
+    unverified_numbers: list[StatedNumber] = field(default_factory=list)
+    trailing_lines: tuple[int, int] | None = None
+    """Appendix 1: the first and last line of content after the Grand Total row (not rows)."""
     rows_checked: int = 0
     """Appendix 1 rows whose own total was checked against their cells (failures are in
     control_totals with level 'row')."""

@@ -3,27 +3,32 @@ two-column tables (Root Cause | Actions) whose cells are HTML fragments.
 
 Root Cause cells hold service-area paragraphs ("Repairs – 200 instances; 139 upheld/partly upheld",
 several may share one paragraph; an italic one is a nested sub-group of the service area before it)
-each followed by a bullet list of causes ("Service Delayed – 71"; bullets sometimes missing).
-Actions cells hold service headings, paragraphs and bullet lists of improvement actions.
+each followed by a bullet list of causes ("Service Delayed – 71"; bullets sometimes missing), which
+`ingest.cause_lists` segments by arithmetic. Actions cells hold service headings, paragraphs and
+bullet lists of improvement actions.
 
 A table section belongs to the heading above it while that heading's stated total is not yet
 reached by its service areas; a section after a complete heading lost its own heading in
-extraction, and its department is inferred from the service headings in its Actions column through
-``service_departments.yml``.
+extraction, and its department is looked up from the service headings in its Actions column
+(`ingest.departments`: data per council). A section with no such evidence is department
+'Unknown', with a warning and an entry in `unresolved_sections`.
+
+Three passes, each a small pure step: lines -> headings and sections of events (`_read_structure`),
+sections -> service areas with their departments and cause-list texts (`_assign`), then the cause
+lists are segmented against their targets and the control totals computed (`_finish`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
-from pathlib import Path
+from typing import Final
 
-import yaml
-
+from ingest.cause_lists import segment
 from ingest.control_totals import explain_scalar
+from ingest.departments import Department, DepartmentMap, heading_key
 from ingest.errors import MalformedRowError, TruncatedExtractError, UnknownLayoutError
+from ingest.periods import find_period
 from ingest.records import (
     Action,
     Cause,
@@ -32,37 +37,65 @@ from ingest.records import (
     ParsedExtract,
     ParseWarning,
     ServiceArea,
+    UnresolvedSection,
 )
 from ingest.text import DASHES, squash, strip_tags
 
-UNKNOWN_DEPARTMENT = "Unknown"
-_D = re.escape(DASHES)
-_HEADING = re.compile(r"^(?P<text>[^\t]*?)\s*\(\s*(?P<n>\d[\d,]*)\s+instances?\s*\)\s*$", re.I)
-_PERIOD = re.compile(r"\b(\d{4})\s*/\s*(\d{2})\b")
-_BLOCK = re.compile(r"<p>(.*?)</p>|<ul\b[^>]*>|</ul>", re.S | re.I)
-_SERVICE_AREA = re.compile(
-    rf"(?P<name>[^;]*?)\s*[{_D}]?\s*(?P<n>\d[\d,]*)\s+instances?\b"
-    r"(?:\s*;\s*(?P<u>\d[\d,]*)\s+(?P<basis>upheld\s*/\s*partly\s+upheld|partly\s+upheld|upheld))?",
+UNKNOWN_DEPARTMENT: Final = "Unknown"
+_D: Final = re.escape(DASHES)
+_HEADING: Final = re.compile(
+    r"^(?P<text>[^\t]*?)\s*\(\s*(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+instances?\s*\)\s*$", re.I
+)
+_BLOCK: Final = re.compile(r"<p>(.*?)</p>|<ul\b[^>]*>|</ul>", re.S | re.I)
+_COUNT: Final = r"\d{1,3}(?:,\d{3})+|\d+"
+_PARTLY: Final = r"part(?:ly|ially)?"
+_SERVICE_AREA: Final = re.compile(
+    rf"(?P<name>[^;]*?)\s*[{_D}]?\s*(?<![\w,])(?P<n>{_COUNT})\s+instances?\b"
+    rf"(?:\s*[;,]\s*(?P<u>{_COUNT})\s+(?P<basis>upheld\s*(?:/|or|and|&)\s*{_PARTLY}\s+upheld"
+    rf"|{_PARTLY}\s+upheld|upheld))?",
     re.I,
 )
-_CAUSE = re.compile(rf"\s*(?P<label>[^{_D}\s].*?)\s*[{_D}]\s*(?P<n>\d[\d,]*)(?=\s|$)")
-_BULLETS = re.compile(r"[\u2022\u25aa\u25cf\u00b7\u25e6]")
-_HYPHEN_BULLET = re.compile(r"(?:^|\s)-\s+")
-_ITALIC = re.compile(r"<i>", re.I)
-_LEAD_IN = re.compile(r"improvements include|following measures", re.I)
+_BULLETS: Final = re.compile(r"[\u2022\u25aa\u25cf\u00b7\u25e6]")
+_HYPHEN_BULLET: Final = re.compile(r"(?:^|\s)-\s+")
+_ITALIC: Final = re.compile(r"<(?:i|em)\b[^>]*>", re.I)
+_LIST_ITEM: Final = re.compile(r"<li\b[^>]*>", re.I)
+_LEAD_IN: Final = re.compile(r"improvements include|following measures", re.I)
+_RULE: Final = re.compile(r"\s*-{3,}\s*")
+_WORD: Final = re.compile(r"\w")
 
 
-@dataclass(slots=True)
-class _Event:
-    """One thing found in a section, in source order."""
+# --- pass 1 records: what a table section holds, in source order ---------------------------------
 
-    kind: str  # service_area | cause | heading | action
+
+@dataclass(frozen=True, slots=True)
+class _AreaEvent:
+    line: int
+    name: str
+    instances: int
+    upheld: int | None
+    basis: str | None
+    nested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _CauseListEvent:
     line: int
     text: str
-    number: int | None = None
-    upheld: int | None = None
-    basis: str | None = None
-    nested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _ServiceHeadingEvent:
+    line: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ActionEvent:
+    line: int
+    text: str
+
+
+_Event = _AreaEvent | _CauseListEvent | _ServiceHeadingEvent | _ActionEvent
 
 
 @dataclass(slots=True)
@@ -71,128 +104,148 @@ class _Section:
     events: list[_Event] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
 
-
-@cache
-def _default_mapping() -> dict[str, dict[str, str | None]]:
-    text = resources.files("ingest").joinpath("service_departments.yml").read_text("utf-8")
-    return _normalise_mapping(yaml.safe_load(text))
+    def lines(self) -> tuple[int, int]:
+        return (self.rows[0], self.rows[-1]) if self.rows else (self.line, self.line)
 
 
-def load_service_departments(path: Path) -> dict[str, dict[str, str | None]]:
-    return _normalise_mapping(yaml.safe_load(Path(path).read_text("utf-8")))
+_Item = Heading | _Section
 
 
-def _key(text: str) -> str:
-    return squash(text).lower()
+# --- pass 2 records: a service area and what must add up to it -----------------------------------
 
 
-def _normalise_mapping(doc: dict) -> dict[str, dict[str, str | None]]:
-    out: dict[str, dict[str, str | None]] = {}
-    for heading, value in (doc or {}).get("service_headings", {}).items():
-        if isinstance(value, str):
-            value = {"department": value}
-        out[_key(str(heading))] = {
-            "department": value["department"],
-            "directorate": value.get("directorate"),
-        }
-    return out
+@dataclass(slots=True)
+class _Area:
+    record: ServiceArea
+    lists: list[_CauseListEvent] = field(default_factory=list)
+    sub_groups: list[ServiceArea] = field(default_factory=list)
+    causes: list[Cause] = field(default_factory=list)
 
 
 def parse_root_cause_summary(
-    lines: list[str],
-    source: str,
-    service_departments: dict[str, dict[str, str | None]] | None = None,
+    lines: list[str], source: str, departments: DepartmentMap | None = None
 ) -> ParsedExtract:
-    mapping = _default_mapping() if service_departments is None else service_departments
+    """Parse an Appendix C extract. `departments` maps folded service headings (see
+    `ingest.departments.heading_key`) to departments, for sections that lost their heading."""
     result = ParsedExtract(source=source, kind="root_cause_summary")
     items = _read_structure(lines, source, result)
-    _assign(items, mapping, result)
+    areas, headings = _assign(items, departments or {}, result)
+    _finish(areas, headings, result)
     return result
 
 
 # --- pass 1: lines -> headings and sections of events ---------------------------------------------
 
 
-def _read_structure(
-    lines: list[str], source: str, result: ParsedExtract
-) -> list[tuple[str, object]]:
+def _read_structure(lines: list[str], source: str, result: ParsedExtract) -> list[_Item]:
     if not any(_is_table_header(ln) for ln in lines):
         raise UnknownLayoutError(
             source, None, "not a root_cause_summary extract: no 'Root Cause<TAB>Actions' header"
         )
-    items: list[tuple[str, object]] = []
+    items: list[_Item] = []
     section: _Section | None = None
-    seen_table = False
     last_nonblank = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
     for idx, raw in enumerate(lines):
         lineno = idx + 1
         if not raw.strip():
             continue
         cells = raw.split("\t")
-        if len(cells) == 2 and _is_table_header(raw):
+        if _is_table_header(raw):
             section = _Section(line=lineno)
-            items.append(("section", section))
-            seen_table = True
-            continue
-        if all(re.fullmatch(r"\s*-{3,}\s*", c) for c in cells):
+            items.append(section)
+        elif all(_RULE.fullmatch(c) for c in cells):
             continue  # a markdown table rule left by the converter: layout, not data
-        if len(cells) == 1:
-            heading = _HEADING.match(raw.strip())
-            if heading and "<" not in raw:
-                items.append(("heading", _heading(heading, lineno)))
+        elif len(cells) == 1:
+            heading = _heading_line(raw, lineno)
+            if heading is not None:
+                items.append(heading)
                 section = None
-                continue
-            if not seen_table:
-                if result.title is None:
-                    result.title = squash(raw)
-                    period = _PERIOD.search(raw)
-                    if period:
-                        result.stated_period = f"{period.group(1)}/{period.group(2)}"
-                continue  # title and caveat paragraphs before the first table
-            if idx == last_nonblank:
-                raise TruncatedExtractError(
-                    source, lineno, "file ends mid-table: the last row has no Actions cell"
-                )
-            raise MalformedRowError(
-                source, lineno, "expected a heading or a 'Root Cause<TAB>Actions' table row"
-            )
-        if len(cells) > 2:
-            raise MalformedRowError(source, lineno, f"expected 2 table cells, found {len(cells)}")
-        if section is None:
-            raise MalformedRowError(
-                source,
-                lineno,
-                "table row outside a table: no 'Root Cause<TAB>Actions' header above it",
-            )
-        section.rows.append(lineno)
-        section.events.extend(_root_cause_events(cells[0], lineno, result))
-        section.events.extend(_action_events(cells[1], lineno))
-    if not seen_table:
-        raise UnknownLayoutError(
-            source, None, "not a root_cause_summary extract: no 'Root Cause<TAB>Actions' header"
+            elif not any(isinstance(i, _Section) for i in items):
+                _preamble(raw, lineno, result)
+            else:
+                _not_a_row(source, lineno, idx == last_nonblank)
+        else:
+            _table_row(cells, lineno, source, section, result)
+    return _require_rows(items, source, result)
+
+
+def _preamble(raw: str, lineno: int, result: ParsedExtract) -> None:
+    """Title and caveat paragraphs before the first table; the first period written wins."""
+    if result.title is None:
+        result.title = squash(raw)
+        result.title_line = lineno
+    if result.stated_period is None:
+        period = find_period(raw)
+        if period is not None:
+            result.stated_period = period
+            result.stated_period_line = lineno
+
+
+def _not_a_row(source: str, lineno: int, is_last: bool) -> None:
+    if is_last:
+        raise TruncatedExtractError(
+            source, lineno, "file ends mid-table: the last row has no Actions cell"
         )
-    for kind, item in items:
-        if kind == "section" and not item.rows:  # type: ignore[attr-defined]
-            is_last = item is items[-1][1]
-            cls = TruncatedExtractError if is_last else MalformedRowError
-            why = "file ends mid-table" if is_last else "table has a header but no rows"
-            raise cls(source, item.line, f"{why}: 'Root Cause<TAB>Actions' header with no rows")  # type: ignore[attr-defined]
-    return items
+    raise MalformedRowError(
+        source, lineno, "expected a heading or a 'Root Cause<TAB>Actions' table row"
+    )
+
+
+def _table_row(
+    cells: list[str], lineno: int, source: str, section: _Section | None, result: ParsedExtract
+) -> None:
+    if len(cells) > 2:
+        raise MalformedRowError(source, lineno, f"expected 2 table cells, found {len(cells)}")
+    if section is None:
+        raise MalformedRowError(
+            source, lineno, "table row outside a table: no 'Root Cause<TAB>Actions' header above it"
+        )
+    section.rows.append(lineno)
+    section.events.extend(_root_cause_events(cells[0], lineno, result))
+    section.events.extend(_action_events(cells[1], lineno))
+
+
+def _require_rows(items: list[_Item], source: str, result: ParsedExtract) -> list[_Item]:
+    """A header with no rows at the end is a truncated file; elsewhere (a header repeated by a
+    page break) it holds nothing: dropped with a warning."""
+    if isinstance(items[-1], _Section) and not items[-1].rows:
+        raise TruncatedExtractError(
+            source,
+            items[-1].line,
+            "file ends mid-table: 'Root Cause<TAB>Actions' header with no rows",
+        )
+    kept: list[_Item] = []
+    for item in items:
+        if isinstance(item, _Section) and not item.rows:
+            result.warnings.append(
+                ParseWarning(item.line, "'Root Cause<TAB>Actions' header with no rows: ignored")
+            )
+        else:
+            kept.append(item)
+    return kept
 
 
 def _is_table_header(line: str) -> bool:
     cells = line.split("\t")
     return (
-        len(cells) == 2 and len(line) < 40 and [_key(c) for c in cells] == ["root cause", "actions"]
+        len(cells) == 2
+        and len(line) < 40
+        and [squash(c).lower() for c in cells] == ["root cause", "actions"]
     )
 
 
-def _heading(match: re.Match[str], lineno: int) -> Heading:
+def _heading_line(raw: str, lineno: int) -> Heading | None:
+    match = _HEADING.match(raw.strip())
+    if match is None or "<" in raw:
+        return None
     text = squash(match.group("text"))
     parts = re.split(rf"\s+[{_D}]\s+", text, maxsplit=1)
-    department = parts[0]
     directorate = parts[1] if len(parts) > 1 else None
-    return Heading(lineno, text, department, directorate, int(match.group("n").replace(",", "")))
+    return Heading(lineno, text, parts[0], directorate, _int(match.group("n")))
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
 
 
 def _blocks(cell: str) -> list[tuple[str, str]]:
@@ -222,46 +275,50 @@ def _root_cause_events(cell: str, lineno: int, result: ParsedExtract) -> list[_E
         plain = strip_tags(body)
         if not plain:
             continue
-        if kind == "p":
-            nested = bool(_ITALIC.search(body))
-            end = 0
-            for m in _SERVICE_AREA.finditer(plain):
-                name = squash(m.group("name")).strip(DASHES + " ")
-                if not name:
-                    continue
-                _leftover(plain[end : m.start()], lineno, result, "service-area paragraph")
-                end = m.end()
-                events.append(
-                    _Event(
-                        "service_area",
-                        lineno,
-                        name,
-                        int(m.group("n").replace(",", "")),
-                        int(m.group("u").replace(",", "")) if m.group("u") else None,
-                        squash(m.group("basis")).replace(" /", "/").replace("/ ", "/").lower()
-                        if m.group("basis")
-                        else None,
-                        nested,
-                    )
-                )
-            _leftover(plain[end:], lineno, result, "service-area paragraph")
+        # A service-area line outside <p> tags is still a service area; list items are bullets.
+        if kind == "p" or (kind == "text" and _SERVICE_AREA.search(plain)):
+            events.extend(_area_events(plain, bool(_ITALIC.search(body)), lineno, result))
         else:
-            text = _BULLETS.sub(" ", plain)
-            end = 0
-            for m in _CAUSE.finditer(text):
-                _leftover(text[end : m.start()], lineno, result, "cause list")
-                end = m.end()
-                label = squash(m.group("label")).strip(DASHES + " ")
-                events.append(_Event("cause", lineno, label, int(m.group("n").replace(",", ""))))
-            _leftover(text[end:], lineno, result, "cause list")
+            bulleted = strip_tags(_LIST_ITEM.sub(" • ", body))
+            events.append(_CauseListEvent(lineno, _BULLETS.sub(" • ", bulleted)))
     return events
 
 
-_WORD = re.compile(r"\w")
+def _area_events(plain: str, nested: bool, lineno: int, result: ParsedExtract) -> list[_Event]:
+    """One paragraph -> its service areas (one paragraph may hold several)."""
+    events: list[_Event] = []
+    end = 0
+    for m in _SERVICE_AREA.finditer(plain):
+        name = squash(m.group("name")).strip(DASHES + " ")
+        if not name:
+            continue
+        _leftover(plain[end : m.start()], lineno, result, "service-area paragraph")
+        end = m.end()
+        basis = m.group("basis")
+        events.append(
+            _AreaEvent(
+                lineno,
+                name,
+                _int(m.group("n")),
+                _int(m.group("u")) if m.group("u") else None,
+                _basis(basis) if basis else None,
+                nested,
+            )
+        )
+    _leftover(plain[end:], lineno, result, "service-area paragraph")
+    return events
+
+
+def _basis(text: str) -> str:
+    """The wording the upheld count was stated with, folded: 'upheld/partly upheld', 'upheld' or
+    'partly upheld' ('part', 'partially', 'or', 'and', '&' written any way)."""
+    words = squash(text.lower().replace("/", " / "))
+    words = re.sub(r"\bpart(?:ially)?\b", "partly", words)
+    return re.sub(r"\s*(?:/|\bor\b|\band\b|&)\s*", "/", words)
 
 
 def _leftover(text: str, lineno: int, result: ParsedExtract, where: str) -> None:
-    if text and not text.isspace() and _WORD.search(text):
+    if text and _WORD.search(text):
         result.warnings.append(
             ParseWarning(
                 lineno, f"text in a {where} not understood and not counted: {squash(text)!r}"
@@ -283,216 +340,299 @@ def _action_events(cell: str, lineno: int) -> list[_Event]:
             continue
         if kind == "p":
             if _is_service_heading(body, plain):
-                events.append(_Event("heading", lineno, plain))
+                events.append(_ServiceHeadingEvent(lineno, plain))
             elif not (_LEAD_IN.search(plain) and len(plain.split()) <= 8):
-                events.append(_Event("action", lineno, plain))
+                events.append(_ActionEvent(lineno, plain))
             continue
         parts = _BULLETS.split(plain) if _BULLETS.search(plain) else _HYPHEN_BULLET.split(plain)
         for part in parts:
             text = squash(part).lstrip(DASHES + " ").strip()
-            if re.search(r"\w", text):
-                events.append(_Event("action", lineno, text))
+            if _WORD.search(text):
+                events.append(_ActionEvent(lineno, text))
     return events
 
 
-# --- pass 2: departments, records and control totals ----------------------------------------------
+# --- pass 2: departments, service areas, actions ---------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Owner:
+    """Where the sections being read belong: a heading (while its total is not reached) or a
+    department found for a section that lost its heading."""
+
+    heading: Heading | None = None
+    heading_sum: int = 0
+    heading_areas: list[ServiceArea] = field(default_factory=list)
+    closed: bool = False  # a section of another department came between: the heading ended
 
 
 def _assign(
-    items: list[tuple[str, object]],
-    mapping: dict[str, dict[str, str | None]],
-    result: ParsedExtract,
-) -> None:
-    heading: Heading | None = None
-    heading_sum = 0
+    items: list[_Item], departments: DepartmentMap, result: ParsedExtract
+) -> tuple[list[_Area], list[tuple[Heading, list[ServiceArea]]]]:
+    areas: list[_Area] = []
     headings: list[tuple[Heading, list[ServiceArea]]] = []
-    section_no = 0
+    owner = _Owner()
     carried: tuple[str, str | None] | None = None  # (department, service heading) across sections
-    cause_ordinal = action_ordinal = 0
-    children: dict[int, list[tuple[str, int, int]]] = {}  # id(service area) -> parts
-
-    for kind, item in items:
-        if kind == "heading":
-            heading = item  # type: ignore[assignment]
-            heading_sum = 0
-            headings.append((heading, []))  # type: ignore[arg-type]
-            result.headings.append(heading)  # type: ignore[arg-type]
+    section_no = 0
+    for item in items:
+        if isinstance(item, Heading):
+            owner = _Owner(item)
+            headings.append((item, owner.heading_areas))
+            result.headings.append(item)
             continue
-        section: _Section = item  # type: ignore[assignment]
         section_no += 1
-        if heading is not None and heading_sum < heading.stated_instances:
-            department, directorate, inferred = heading.department, heading.directorate, False
-            owner = headings[-1][1]
+        if _belongs_to_heading(owner, item, departments, result):
+            h = owner.heading
+            assert h is not None
+            dept, inferred, own = Department(h.department, h.directorate), False, True
         else:
-            department, directorate = _infer(section, mapping, result)
-            inferred, owner = True, None
-
-        service_heading = carried[1] if carried and carried[0] == department else None
-        parent: ServiceArea | None = None
-        current: ServiceArea | None = None
-        for ev in section.events:
-            if ev.kind == "service_area":
-                nested_parent = parent if ev.nested and parent is not None else None
-                if ev.nested and parent is None:
-                    result.warnings.append(
-                        ParseWarning(
-                            ev.line, f"italic sub-group {ev.text!r} has no service area above it"
-                        )
-                    )
-                area = ServiceArea(
-                    ev.line,
-                    section_no,
-                    department,
-                    directorate,
-                    inferred,
-                    ev.text,
-                    nested_parent.service_area if nested_parent else None,
-                    ev.number or 0,
-                    ev.upheld,
-                    ev.basis,
-                )
-                result.service_areas.append(area)
-                children[id(area)] = []
-                if nested_parent is not None:
-                    children[id(nested_parent)].append(
-                        (area.service_area, area.line, area.instances)
-                    )
-                else:
-                    parent = area
-                    heading_sum += area.instances
-                    if owner is not None:
-                        owner.append(area)
-                current = area
-            elif ev.kind == "cause":
-                if current is None:
-                    result.warnings.append(
-                        ParseWarning(
-                            ev.line, f"cause {ev.text!r} has no service area above it; not counted"
-                        )
-                    )
-                    continue
-                cause_ordinal += 1
-                result.causes.append(
-                    Cause(
-                        ev.line,
-                        department,
-                        directorate,
-                        current.service_area,
-                        cause_ordinal,
-                        ev.text,
-                        ev.number or 0,
-                    )
-                )
-                children[id(current)].append((ev.text, ev.line, ev.number or 0))
-            elif ev.kind == "heading":
-                service_heading = ev.text
-            else:
-                action_ordinal += 1
-                result.actions.append(
-                    Action(
-                        ev.line,
-                        department,
-                        directorate,
-                        inferred,
-                        service_heading,
-                        action_ordinal,
-                        ev.text,
-                    )
-                )
-        carried = (department, service_heading)
-
-    _control_totals(result, headings, children)
+            dept, inferred, own = _infer(item, departments, result), True, False
+        service_heading = carried[1] if carried and carried[0] == dept.department else None
+        service_heading = _read_section(
+            item, section_no, dept, inferred, own, owner, service_heading, areas, result
+        )
+        carried = (dept.department, service_heading)
+    return areas, headings
 
 
-def _infer(
-    section: _Section, mapping: dict[str, dict[str, str | None]], result: ParsedExtract
-) -> tuple[str, str | None]:
-    found: list[tuple[str, str | None]] = []
-    for ev in section.events:
-        if ev.kind == "heading" and _key(ev.text) in mapping:
-            hit = mapping[_key(ev.text)]
-            pair = (str(hit["department"]), hit.get("directorate"))
-            if pair not in found:
-                found.append(pair)
-    lines = (
-        f"lines {section.rows[0]}-{section.rows[-1]}" if section.rows else f"line {section.line}"
+def _belongs_to_heading(
+    owner: _Owner, section: _Section, departments: DepartmentMap, result: ParsedExtract
+) -> bool:
+    """A section belongs to the heading above it while the heading's stated total is not reached,
+    unless its Actions column names services of another department (then the heading ended and
+    this section lost its own heading; the heading's total will say what is missing)."""
+    h = owner.heading
+    if h is None or owner.closed or owner.heading_sum >= h.stated_instances:
+        return False
+    if not owner.heading_areas:
+        return True
+    mapped = _mapped_departments(section, departments)
+    if not mapped or any(heading_key(d.department) == heading_key(h.department) for d in mapped):
+        return True
+    owner.closed = True
+    first, last = section.lines()
+    result.warnings.append(
+        ParseWarning(
+            section.line,
+            f"table section at lines {first}-{last} names services of {mapped[0].department!r}, "
+            f"not of heading {h.heading_text!r} (line {h.line}), whose stated total "
+            f"{h.stated_instances} its sections reach only {owner.heading_sum} of: read as a "
+            "section that lost its heading",
+        )
     )
+    return False
+
+
+def _mapped_departments(section: _Section, departments: DepartmentMap) -> list[Department]:
+    found: list[Department] = []
+    for ev in section.events:
+        if isinstance(ev, _ServiceHeadingEvent):
+            hit = departments.get(heading_key(ev.text))
+            if hit is not None and hit not in found:
+                found.append(hit)
+    return found
+
+
+def _read_section(
+    section: _Section,
+    section_no: int,
+    dept: Department,
+    inferred: bool,
+    own: bool,
+    owner: _Owner,
+    service_heading: str | None,
+    areas: list[_Area],
+    result: ParsedExtract,
+) -> str | None:
+    """Turn one section's events into areas and actions; returns the service heading in force."""
+    parent: _Area | None = None
+    current: _Area | None = None
+    for ev in section.events:
+        if isinstance(ev, _AreaEvent):
+            current = _new_area(ev, section_no, dept, inferred, parent, result)
+            areas.append(current)
+            if current.record.parent_service_area is None:
+                parent = current
+                owner.heading_sum += ev.instances
+                if own:
+                    owner.heading_areas.append(current.record)
+            elif parent is not None:
+                parent.sub_groups.append(current.record)
+        elif isinstance(ev, _CauseListEvent):
+            if current is None:
+                result.warnings.append(
+                    ParseWarning(
+                        ev.line, f"cause list {ev.text!r} has no service area above it; not counted"
+                    )
+                )
+            else:
+                current.lists.append(ev)
+        elif isinstance(ev, _ServiceHeadingEvent):
+            service_heading = ev.text
+        else:
+            result.actions.append(
+                Action(
+                    ev.line,
+                    dept.department,
+                    dept.directorate,
+                    inferred,
+                    service_heading,
+                    len(result.actions) + 1,
+                    ev.text,
+                )
+            )
+    return service_heading
+
+
+def _new_area(
+    ev: _AreaEvent,
+    section_no: int,
+    dept: Department,
+    inferred: bool,
+    parent: _Area | None,
+    result: ParsedExtract,
+) -> _Area:
+    nested_under = parent.record.service_area if ev.nested and parent is not None else None
+    if ev.nested and parent is None:
+        result.warnings.append(
+            ParseWarning(ev.line, f"italic sub-group {ev.name!r} has no service area above it")
+        )
+    record = ServiceArea(
+        ev.line,
+        section_no,
+        dept.department,
+        dept.directorate,
+        inferred,
+        ev.name,
+        nested_under,
+        ev.instances,
+        ev.upheld,
+        ev.basis,
+    )
+    result.service_areas.append(record)
+    return _Area(record)
+
+
+def _infer(section: _Section, departments: DepartmentMap, result: ParsedExtract) -> Department:
+    named = [ev.text for ev in section.events if isinstance(ev, _ServiceHeadingEvent)]
+    found = _mapped_departments(section, departments)
+    first, last = section.lines()
+    where = f"lines {first}-{last}"
     if not found:
-        named = [ev.text for ev in section.events if ev.kind == "heading"]
+        result.unresolved_sections.append(UnresolvedSection(first, last, tuple(named)))
         result.warnings.append(
             ParseWarning(
                 section.line,
-                f"table section at {lines} has no directorate heading and its Actions column names "
+                f"table section at {where} has no directorate heading and its Actions column names "
                 f"no mapped service ({', '.join(map(repr, named)) or 'none'}): department "
                 f"{UNKNOWN_DEPARTMENT!r}",
             )
         )
-        return UNKNOWN_DEPARTMENT, None
+        return Department(UNKNOWN_DEPARTMENT)
     if len(found) > 1:
         result.warnings.append(
             ParseWarning(
                 section.line,
-                f"table section at {lines} names services of several departments "
-                f"({', '.join(d for d, _ in found)}); using the first",
+                f"table section at {where} names services of several departments "
+                f"({', '.join(d.department for d in found)}); using the first one named",
             )
         )
     return found[0]
 
 
-def _control_totals(
-    result: ParsedExtract,
+# --- pass 3: cause lists segmented against their targets; control totals ---------------------------
+
+
+def _finish(
+    areas: list[_Area],
     headings: list[tuple[Heading, list[ServiceArea]]],
-    children: dict[int, list[tuple[str, int, int]]],
+    result: ParsedExtract,
 ) -> None:
-    for heading, areas in headings:
-        computed = sum(a.instances for a in areas)
-        diff = computed - heading.stated_instances
-        result.control_totals.append(
+    for area in areas:
+        _segment_area(area, result)
+    result.causes.extend(c for area in areas for c in area.causes)
+    for ordinal, cause in enumerate(result.causes, start=1):
+        cause.ordinal = ordinal
+    for heading, members in headings:
+        result.control_totals.append(_heading_total(heading, members))
+    for area in areas:
+        result.control_totals.extend(_area_totals(area))
+
+
+def _segment_area(area: _Area, result: ParsedExtract) -> None:
+    if not area.lists:
+        return
+    a = area.record
+    target = a.instances - sum(s.instances for s in area.sub_groups)
+    text = " • ".join(ev.text for ev in area.lists)
+    line = area.lists[0].line
+    seg = segment(text, target if target >= 0 else None)
+    for leftover in seg.leftovers:
+        result.warnings.append(
+            ParseWarning(line, f"text in a cause list not understood and not counted: {leftover!r}")
+        )
+    for note in seg.notes:
+        result.warnings.append(ParseWarning(line, f"service area {a.service_area!r}: {note}"))
+    for cause in seg.reading.causes:
+        area.causes.append(
+            Cause(line, a.department, a.directorate, a.service_area, 0, cause.label, cause.count)
+        )
+
+
+def area_scope(area: ServiceArea) -> str:
+    """The scope of a service area's control totals: '<department[ - directorate]> / <area>'."""
+    unit = f"{area.department} - {area.directorate}" if area.directorate else area.department
+    return f"{unit} / {area.service_area}"
+
+
+def _heading_total(heading: Heading, members: list[ServiceArea]) -> ControlTotal:
+    computed = sum(a.instances for a in members)
+    diff = computed - heading.stated_instances
+    parts = [(a.service_area, a.line, a.instances) for a in members]
+    return ControlTotal(
+        "heading",
+        heading.heading_text,
+        "instances",
+        heading.line,
+        heading.stated_instances,
+        computed,
+        "ok" if diff == 0 else "failed",
+        explain_scalar(diff, parts, "service area") if diff else None,
+    )
+
+
+def _area_totals(area: _Area) -> list[ControlTotal]:
+    a = area.record
+    out: list[ControlTotal] = []
+    parts = [(c.cause_label, c.line, c.instances) for c in area.causes]
+    parts += [(s.service_area, s.line, s.instances) for s in area.sub_groups]
+    if parts:
+        computed = sum(n for _, _, n in parts)
+        diff = computed - a.instances
+        out.append(
             ControlTotal(
-                "heading",
-                heading.heading_text,
+                "service_area",
+                area_scope(a),
                 "instances",
-                heading.line,
-                heading.stated_instances,
+                a.line,
+                a.instances,
                 computed,
                 "ok" if diff == 0 else "failed",
-                explain_scalar(
-                    diff, [(a.service_area, a.line, a.instances) for a in areas], "service area"
-                )
-                if diff
-                else None,
+                explain_scalar(diff, parts, "cause") if diff else None,
             )
         )
-    for area in result.service_areas:
-        unit = f"{area.department} - {area.directorate}" if area.directorate else area.department
-        scope = f"{unit} / {area.service_area}"
-        parts = children[id(area)]
-        if parts:
-            computed = sum(n for _, _, n in parts)
-            diff = computed - area.instances
-            result.control_totals.append(
-                ControlTotal(
-                    "service_area",
-                    scope,
-                    "instances",
-                    area.line,
-                    area.instances,
-                    computed,
-                    "ok" if diff == 0 else "failed",
-                    explain_scalar(diff, parts, "cause") if diff else None,
-                )
+    if a.upheld_or_partly_upheld is not None:
+        ok = a.upheld_or_partly_upheld <= a.instances
+        out.append(
+            ControlTotal(
+                "service_area_upheld",
+                area_scope(a),
+                "upheld_or_partly_upheld_within_instances",
+                a.line,
+                a.upheld_or_partly_upheld,
+                a.instances,
+                "ok" if ok else "failed",
+                None if ok else "more upheld/partly upheld than instances",
             )
-        if area.upheld_or_partly_upheld is not None:
-            ok = area.upheld_or_partly_upheld <= area.instances
-            result.control_totals.append(
-                ControlTotal(
-                    "service_area_upheld",
-                    scope,
-                    "upheld_or_partly_upheld_within_instances",
-                    area.line,
-                    area.upheld_or_partly_upheld,
-                    area.instances,
-                    "ok" if ok else "failed",
-                    None if ok else "more upheld/partly upheld than instances",
-                )
-            )
+        )
+    return out

@@ -44,11 +44,13 @@ OUTCOME_NAMES: Final[tuple[str, ...]] = tuple(o.name for o in OUTCOMES)
 TOTAL_MEASURE: Final = "total"
 INSTANCES_MEASURE: Final = "instances"
 UPHELD_WITHIN_INSTANCES_MEASURE: Final = "upheld_or_partly_upheld_within_instances"
+FISCAL_YEAR_START_MEASURE: Final = "fiscal_year_start"
 MEASURES: Final[tuple[str, ...]] = (
     *OUTCOME_NAMES,
     TOTAL_MEASURE,
     INSTANCES_MEASURE,
     UPHELD_WITHIN_INSTANCES_MEASURE,
+    FISCAL_YEAR_START_MEASURE,
 )
 
 # --- sentinel labels ----------------------------------------------------------------------------
@@ -188,6 +190,15 @@ CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
         waivable=True,
         recomputed_in_dbt=True,
         description="departments sum to the stated grand total",
+    ),
+    ControlTotalLevel(
+        "period",
+        "any",
+        "'title period'",
+        (FISCAL_YEAR_START_MEASURE,),
+        waivable=True,
+        recomputed_in_dbt=False,
+        description="the period the title states is the one the manifest declares",
     ),
     ControlTotalLevel(
         "row",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 if TYPE_CHECKING:
+    from ingest.departments import Department
     from orchestration.runner import RunSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -23,13 +25,30 @@ def _root() -> None:
 @app.command()
 def check(
     file: Path = typer.Argument(..., help="The extract file to read."),
-    kind: str = typer.Option(..., "--kind", help="root_cause_summary or outcome_matrix"),
-    period: str = typer.Option(..., "--period", help="Reporting period, e.g. 2019/20"),
-    council: str | None = typer.Option(None, "--council"),
+    kind: str | None = typer.Option(None, "--kind", help="root_cause_summary or outcome_matrix"),
+    period: str | None = typer.Option(None, "--period", help="Reporting period, e.g. 2019/20"),
+    council: str | None = typer.Option(
+        None, "--council", help="The council (selects its bundled department mapping)."
+    ),
+    departments: Path | None = typer.Option(
+        None,
+        "--departments",
+        help="A department mapping file (service_headings: {heading: department}) for sections "
+        "that lost their directorate heading.",
+    ),
+    manifest: Path | None = typer.Option(
+        None,
+        "--manifest",
+        help="Take kind, period, council and departments from the entry of this manifest that "
+        "lists FILE (options given explicitly still win).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    rows: bool = typer.Option(False, "--rows", help="Also list every per-row check that holds."),
+    show_all: bool = typer.Option(
+        False, "--all", "--rows", help="Also list every control total that holds."
+    ),
 ) -> None:
-    """Parse one extract and print its reconciliation report.
+    """Parse one extract and print its reconciliation report: the verdict and the failures
+    first, then unresolved departments, repairs and warnings, then the totals that hold.
 
     Exit 0 when every control total holds, 1 when any fails, 2 when the file cannot be read.
     """
@@ -38,24 +57,71 @@ def check(
     from ingest.report import build_report, render_text
 
     try:
+        inputs = _check_inputs(file, kind, period, council, departments, manifest)
         try:
             data = file.read_bytes()
         except OSError as exc:
             raise ExtractError(str(file), None, f"cannot read file: {exc.strerror}") from None
-        parsed = parse_extract(data, kind, str(file))
+        parsed = parse_extract(
+            data,
+            inputs.kind,
+            str(file),
+            council=inputs.council,
+            period=inputs.period,
+            departments=inputs.departments,
+        )
     except ExtractError as exc:
         if as_json:
             typer.echo(json.dumps(exc.to_dict(), indent=2))
         else:
             typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    report = build_report(parsed, period=period, council=council)
+    report = build_report(parsed, period=inputs.period, council=inputs.council)
     typer.echo(
         json.dumps(report, indent=2, ensure_ascii=False)
         if as_json
-        else render_text(report, show_rows=rows)
+        else render_text(report, show_all=show_all)
     )
     raise typer.Exit(0 if report["reconciles"] else 1)
+
+
+@dataclass(frozen=True)
+class _CheckInputs:
+    kind: str
+    period: str
+    council: str | None
+    departments: dict[str, Department]
+
+
+def _check_inputs(
+    file: Path,
+    kind: str | None,
+    period: str | None,
+    council: str | None,
+    departments: Path | None,
+    manifest: Path | None,
+) -> _CheckInputs:
+    """What to check `file` as: from the options, else from the manifest entry listing it."""
+    from ingest.departments import load_department_file
+    from ingest.errors import ExtractError
+    from ingest.manifest import load_manifest
+
+    mapping: dict[str, Department] = {}
+    if manifest is not None:
+        entries = load_manifest(manifest.parent if manifest.name == "manifest.yml" else manifest)
+        entry = next((e for e in entries if e.absolute_path == file.resolve()), None)
+        if entry is None:
+            raise ExtractError(str(file), None, f"no entry of {manifest} lists this file")
+        kind, period = kind or entry.kind, period or entry.period
+        council = council or entry.council
+        mapping.update(entry.departments)
+    if departments is not None:
+        mapping.update(load_department_file(departments))
+    if kind is None or period is None:
+        raise ExtractError(
+            str(file), None, "say what the file is: --kind and --period, or --manifest"
+        )
+    return _CheckInputs(kind, period, council, mapping)
 
 
 @app.command()

@@ -1,7 +1,6 @@
 """Sensor on the landing folder: new or changed extracts (by content hash) get their partition
 added and a run; a removed manifest entry loses its partition and its rows."""
 
-import hashlib
 import json
 
 from dagster import (
@@ -24,9 +23,7 @@ from orchestration.resources import WarehouseResource
 
 def fingerprint(entry: ManifestEntry) -> str:
     """Content hash plus the manifest fields that change what the rows say."""
-    h = hashlib.sha256(entry.read_bytes())
-    h.update(f"|{entry.kind}|{entry.period}|{entry.council}|{entry.path}".encode())
-    return h.hexdigest()
+    return entry.fingerprint()
 
 
 def plan_changes(

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from expectations.waivers import load_waivers
-from ingest.api import parse_extract
+from ingest.api import parse_entry
 from ingest.manifest import load_manifest
 from ingest.raw_tables import ExtractMeta
 from orchestration.config import ComplaintsConfig
@@ -32,7 +32,7 @@ def main() -> None:
     pairs = []
     for entry in load_manifest(landing):
         data = entry.read_bytes()
-        pairs.append((ExtractMeta.of(entry, data), parse_extract(data, entry.kind, entry.path)))
+        pairs.append((ExtractMeta.of(entry, data), parse_entry(entry, data)))
     with duckdb.connect(str(db)) as con:
         counts = replace_extracts(con, pairs)
         # The reviewed waivers the pipeline would load (expectations/waivers.yml).

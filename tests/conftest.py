@@ -1,8 +1,32 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles: `dev` (the default) is quick for a developer's edit-run loop; `ci`, which
+# `make test` and CI select with HYPOTHESIS_PROFILE=ci, runs the full counts the README states.
+# Each test states its full count as a multiple of the profile's unit (see `examples`).
+settings.register_profile(
+    "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci",
+    max_examples=250,
+    deadline=None,
+    derandomize=True,  # CI failures reproduce: the same examples on every run
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def examples(factor: int) -> int:
+    """`factor` x the profile's unit: the dev profile's 25 or the ci profile's 250 examples."""
+    return factor * settings().max_examples
+
 
 ROOT = Path(__file__).resolve().parent.parent
 LANDING = ROOT / "data" / "landing"

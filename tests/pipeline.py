@@ -19,7 +19,7 @@ SEED_ROWS_PER_MART = {
     "mart_department_scorecard": 15,
     "mart_improvement_actions": 91,
     "mart_outcome_matrix": 455,
-    "mart_reconciliation": 461,
+    "mart_reconciliation": 462,
     "mart_service_root_causes": 232,
     "mart_service_uphold_rates": 75,
 }

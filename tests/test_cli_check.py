@@ -30,13 +30,25 @@ def test_appendix_c_reconciles_exit_0() -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "heading: 3 ok, 0 failed" in res.output
+    lines = res.output.splitlines()
+    # The verdict comes first, then (nothing fails here) repairs, warnings and the passing totals.
+    assert lines[3] == "Result: every control total holds"
+    assert "Failures" not in res.output
     assert (
-        "Community Wellbeing Department - Housing Directorate [instances]: stated 780, computed 780"
-        in res.output
+        "Control totals that hold: period 1 of 1, heading 3 of 3, service_area 54 of 54, "
+        "service_area_upheld 74 of 74" in lines
     )
     assert "Brent Customer Services [inferred from the Actions column]" in res.output
-    assert "Result: every control total holds" in res.output
+    assert "stated 780, computed 780" not in res.output  # passing totals only with --all
+    every = runner.invoke(
+        app,
+        ["check", str(APPENDIX_C), "--manifest", str(APPENDIX_C.parent / "manifest.yml"), "--all"],
+    )
+    assert every.exit_code == 0, every.output
+    assert (
+        "Community Wellbeing Department - Housing Directorate [instances]: stated 780, computed 780"
+        in every.output
+    )
 
 
 def test_appendix_1_grand_total_fails_exit_1_with_explanation() -> None:
@@ -76,15 +88,23 @@ def test_json_report() -> None:
     assert len(report["repairs"]) == 23
 
 
-def test_declared_period_differing_from_title_is_a_warning() -> None:
+def test_declared_period_differing_from_title_is_a_failure() -> None:
     res = runner.invoke(
         app,
         ["check", str(APPENDIX_C), "--kind", "root_cause_summary", "--period", "2020/21", "--json"],
     )
+    assert res.exit_code == 1
     report = json.loads(res.output)
-    assert (
-        report["warnings"][0]["message"]
-        == "the extract's title states period 2019/20, but 2020/21 was declared"
+    (period,) = [c for c in report["control_totals"] if c["level"] == "period"]
+    assert (period["line"], period["stated"], period["computed"], period["status"]) == (
+        3,
+        2019,
+        2020,
+        "failed",
+    )
+    assert period["explanation"] == (
+        "the title (line 3) states 2019/20, but 2020/21 was declared for this file: the manifest "
+        "may name the wrong file or the wrong period"
     )
 
 
@@ -132,7 +152,11 @@ def test_console_script_keeps_exit_codes_and_flushes_output(tmp_path: Path) -> N
         "check", str(APPENDIX_C), "--kind", "root_cause_summary", "--period", "2019/20"
     )
     assert holding.returncode == 0, holding.stderr
-    assert holding.stdout.rstrip().endswith("Result: every control total holds")
+    assert "Result: every control total holds" in holding.stdout
+    # Complete output: the report's last section is the list of departments read.
+    assert holding.stdout.rstrip().endswith(
+        "department: Unknown [no directorate heading and no mapped service heading]"
+    )
 
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")

@@ -36,7 +36,7 @@ ROW_COUNTS = {
     "fct_complaint_instances": 232,
     "recon_outcome_totals": 330,
     "recon_instance_totals": 131,
-    "mart_reconciliation": 461,
+    "mart_reconciliation": 462,
     "mart_outcome_matrix": 455,
     "mart_department_scorecard": 15,
     "mart_service_uphold_rates": 75,

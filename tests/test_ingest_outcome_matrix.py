@@ -155,7 +155,9 @@ def test_block_that_no_arithmetic_reconciles_is_an_error(appendix_1_bytes: bytes
     )
     with pytest.raises(UnreconcilableBlockError) as err:
         parse_extract(text.encode(), "outcome_matrix", "bad.txt")
-    assert err.value.source == "bad.txt" and err.value.line == 6
+    # The arithmetic tells which row broke its block: Duty Team's cells add up to 9, not 90.
+    assert err.value.source == "bad.txt" and err.value.line == 9
+    assert "row 'Duty Team' states a total of 90 but its cells add up to 9" in err.value.reason
     assert "Communication" in err.value.reason
 
 
@@ -164,3 +166,13 @@ def test_file_ending_mid_table_is_truncated(appendix_1_bytes: bytes) -> None:
     with pytest.raises(TruncatedExtractError) as err:
         parse_extract("\n".join(lines[:300]).encode(), "outcome_matrix", "cut.txt")
     assert "cut.txt" in str(err.value) and "ends mid" in err.value.reason
+
+
+def test_every_stated_number_is_verified(parsed: ParsedExtract) -> None:
+    assert {c.kind: (c.stated, c.unverified, c.bounded) for c in parsed.coverage} == {
+        "issue_type_cells": (455 * 6, 0, 0),
+        "root_cause_cells": (39 * 6, 0, 0),
+        "department_cells": (15 * 6, 0, 0),
+        "grand_total_cells": (6, 0, 0),
+    }
+    assert parsed.unverified_numbers == []

@@ -16,7 +16,9 @@ from tests.expected_figures import APPENDIX_C_HOUSING_CAUSES, APPENDIX_C_SERVICE
 
 @pytest.fixture(scope="module")
 def parsed(appendix_c_bytes: bytes) -> ParsedExtract:
-    return parse_extract(appendix_c_bytes, "root_cause_summary", str(APPENDIX_C))
+    return parse_extract(
+        appendix_c_bytes, "root_cause_summary", str(APPENDIX_C), council="Brent", period="2019/20"
+    )
 
 
 def test_title_and_stated_period(parsed: ParsedExtract) -> None:
@@ -174,6 +176,7 @@ def test_every_control_total_holds(parsed: ParsedExtract) -> None:
         ("heading", "ok"): 3,
         ("service_area", "ok"): 54,
         ("service_area_upheld", "ok"): 74,
+        ("period", "ok"): 1,
     }
     assert parsed.reconciles
     assert parsed.repairs == []
@@ -190,12 +193,35 @@ def test_fault_injected_total_fails_with_explanation(appendix_c_bytes: bytes) ->
 
 
 def test_missing_heading_without_mapping_is_unknown_with_warning(appendix_c_bytes: bytes) -> None:
-    parsed = parse_root_cause_summary(
-        decode_extract(appendix_c_bytes, "x"), "x", service_departments={}
-    )
+    parsed = parse_root_cause_summary(decode_extract(appendix_c_bytes, "x"), "x", departments={})
     unknown = {s.line for s in parsed.service_areas if s.department == "Unknown"}
     assert unknown == {35, 38, 41, 44, 47, 53, 56}
     assert (
         len(parsed.warnings) == 8
     )  # the seven sections above plus the actions-only one at line 50
     assert "lines 35-35" in parsed.warnings[0].message
+
+
+def test_verification_coverage_names_what_rests_on_the_source_alone(
+    parsed: ParsedExtract,
+) -> None:
+    coverage = {c.kind: (c.stated, c.verified, c.bounded, c.unverified) for c in parsed.coverage}
+    assert coverage == {
+        "heading_total": (3, 3, 0, 0),
+        "service_area_instances": (74, 61, 0, 13),
+        "sub_group_instances": (1, 1, 0, 0),
+        "cause_instances": (211, 211, 0, 0),
+        "upheld_or_partly_upheld": (74, 0, 74, 0),
+    }
+    alone = [
+        (n.line, n.scope, n.value)
+        for n in parsed.unverified_numbers
+        if n.verification == "unverified"
+    ]
+    # Sections that lost their heading, service areas with no cause list: nothing adds up to them.
+    assert alone[:2] == [
+        (41, "Regeneration and Environment Department / Employment, Skills and Enterprise", 5),
+        (41, "Regeneration and Environment Department / Commercial Services and Property", 9),
+    ]
+    assert {line for line, _, _ in alone} == {41, 47, 53, 56}
+    assert sum(1 for n in parsed.unverified_numbers if n.verification == "bounded") == 74

@@ -89,6 +89,43 @@ def test_fault_injected_count_blocks_publication(workspace: tuple[Path, Path]) -
     ]
 
 
+def test_title_period_contradicting_the_manifest_blocks_publication(
+    workspace: tuple[Path, Path],
+) -> None:
+    """The manifest declares the 2019/20 Appendix C as 2020/21: a finding, and nothing published."""
+    landing, warehouse = workspace
+    published = warehouse / "marts.duckdb"
+    before = digest(published)
+    manifest = yaml.safe_load((landing / "manifest.yml").read_text())
+    manifest["extracts"][0]["period"] = "2020/21"
+    (landing / "manifest.yml").write_text(yaml.safe_dump(manifest))
+
+    summary = run(landing, warehouse)
+
+    assert not summary.success and not summary.published_updated
+    assert digest(published) == before
+    assert failed_rows(warehouse) == [
+        (
+            "brent_2019_20_root_causes",
+            "period",
+            "title period",
+            "fiscal_year_start",
+            3,
+            2019,
+            2020,
+            "failed",
+        )
+    ]
+    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
+        (explanation,) = con.execute(
+            "select explanation from mart_reconciliation where level = 'period'"
+        ).fetchone()
+    assert explanation == (
+        "the title (line 3) states 2019/20, but 2020/21 was declared for this file: the manifest "
+        "may name the wrong file or the wrong period"
+    )
+
+
 def test_waiver_stops_applying_when_a_number_changes(workspace: tuple[Path, Path]) -> None:
     """The shipped waiver covers exactly 1929 vs 1945; a stated grand total of 1928 blocks."""
     landing, warehouse = workspace

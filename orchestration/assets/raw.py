@@ -13,7 +13,7 @@ from dagster import (
     asset,
 )
 
-from ingest.api import parse_extract
+from ingest.api import parse_entry
 from ingest.errors import ExtractError
 from ingest.manifest import load_manifest
 from ingest.raw_tables import RAW_TABLES, ExtractMeta
@@ -65,7 +65,7 @@ def raw_extracts(
         entry = entries[key]
         data = entry.read_bytes()
         try:
-            result = parse_extract(data, entry.kind, str(entry.absolute_path))
+            result = parse_entry(entry, data)
         except ExtractError as exc:
             raise Failure(
                 description=f"extract {key}: {exc}",
