@@ -42,6 +42,7 @@ def test_waivable_levels_and_outcomes_come_from_the_vocabulary() -> None:
             "root_cause",
             "department",
             "grand_total",
+            "period",
         }
     )
     assert v.OUTCOME_NAMES == OUTCOME_COLUMNS
