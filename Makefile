@@ -1,11 +1,14 @@
 # Two commands matter: `make run` (install + run the pipeline on the bundled extracts)
-# and `make test` (install with test extras + lint + tests). Both create or reuse .venv.
+# and `make test` (install with test extras + lint + type check + definitions check + tests, with
+# its duration). Both create or reuse .venv.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# dg expects its project's virtual environment to be the active one.
+DG := VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg
 
-.PHONY: install prepare run test lint validate format dev bench clean
+.PHONY: install prepare run test checks lint typecheck validate format dev bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,7 +20,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-# dbt parse (manifest for @dbt_assets): explicit, never at import time.
+# dbt parse (manifest for @dbt_assets, in dbt_project/target): explicit, never at import time.
 prepare: install
 	$(BIN)/python -m orchestration.project
 
@@ -28,19 +31,26 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+typecheck: install
+	$(BIN)/mypy
+
+validate: prepare
+	$(DG) check defs
+
+checks: lint typecheck validate
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
+
+test:
+	@start=$$(date +%s); status=0; $(MAKE) --no-print-directory checks || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
+
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-validate: prepare
-	$(BIN)/dagster definitions validate -w workspace.yaml
-
-test: lint validate
-	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
-
 dev: prepare
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/python -c "from orchestration.runner import configure_environment; configure_environment(None, None)"
-	DAGSTER_HOME=$(CURDIR)/.dagster_home DAGSTER_EVENT_BATCH_SIZE=$$($(BIN)/python -c "from orchestration.runner import EVENT_BATCH_SIZE; print(EVENT_BATCH_SIZE)") $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/python -c "from orchestration.config import ComplaintsConfig as C; from orchestration.runner import configure_instance; configure_instance(C.resolve(dagster_home='$(CURDIR)/.dagster_home'))"
+	DAGSTER_HOME=$(CURDIR)/.dagster_home DAGSTER_EVENT_BATCH_SIZE=$$($(BIN)/python -c "from orchestration.dagster_compat import EVENT_BATCH_SIZE; print(EVENT_BATCH_SIZE)") $(BIN)/dagster dev -w workspace.yaml
 
 bench: install
 	$(BIN)/python benchmarks/parse.py

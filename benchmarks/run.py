@@ -57,7 +57,7 @@ DEFAULT_SIZES = "1,10,100,1000"
 QUICK_SIZES = "1,10"
 BEGIN = "<!-- benchmarks:begin (written by benchmarks/run.py; edit outside the markers) -->"
 END = "<!-- benchmarks:end -->"
-# Grain of each contract mart (DESIGN.md) with council added: checked for duplicates at scale.
+# Grain of each contract mart (docs/CONTRACT.md) with council added: checked for duplicates at scale.
 MART_GRAINS: dict[str, list[str]] = {
     "mart_service_uphold_rates": ["period", "council", "department", "service_area"],
     "mart_service_root_causes": ["period", "council", "department", "service_area", "cause_label"],
@@ -233,6 +233,9 @@ class FullRun:
     warnings: list[str] = field(default_factory=list)
     checks_evaluated: int = 0
     log: str = ""
+    cpu_s: float = 0.0
+    """User + system CPU of the run and every process it waited for (dbt): less sensitive than the
+    wall time to other processes sharing the machine."""
 
 
 def _step_group(step_key: str) -> str:
@@ -280,17 +283,26 @@ def _read_run_records(home: Path, run: FullRun, started_at: float) -> None:
 
 
 def complaints_run(
-    landing: Path, warehouse: Path, home: Path, log: Path, extra: list[str] | None = None
+    landing: Path,
+    warehouse: Path,
+    home: Path,
+    log: Path,
+    extra: list[str] | None = None,
+    source: Path | None = None,
 ) -> FullRun:
-    """`complaints run` as a subprocess: wall time, peak RSS of its process tree, step records."""
+    """`complaints run` as a subprocess: wall time, peak RSS of its process tree, step records.
+
+    With `source`, the CLI of another checkout of the project (e.g. an older commit) runs, from
+    that folder, with this environment's packages."""
     home.mkdir(parents=True, exist_ok=True)
-    cmd = [str(BIN / "complaints"), "run", "--landing", str(landing)]
+    cli = [str(BIN / "python"), "-m", "orchestration.cli"] if source else [str(BIN / "complaints")]
+    cmd = [*cli, "run", "--landing", str(landing)]
     cmd += ["--warehouse", str(warehouse), *(extra or [])]
     peak_tree = 0
     with log.open("w") as out, metered() as phase:
         started_at = time.time()
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=_clean_env(DAGSTER_HOME=str(home)), stdout=out, stderr=out
+            cmd, cwd=source or ROOT, env=_clean_env(DAGSTER_HOME=str(home)), stdout=out, stderr=out
         )
         root = psutil.Process(proc.pid)
         rusage = None
@@ -317,6 +329,7 @@ def complaints_run(
         peak_tree_rss_mb=peak_tree / 2**20,
         max_process_rss_mb=rusage.ru_maxrss / 1024,  # KiB on Linux
         log=str(log),
+        cpu_s=rusage.ru_utime + rusage.ru_stime,
     )
     _read_run_records(home, run, started_at)
     return run

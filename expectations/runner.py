@@ -84,7 +84,10 @@ def gate_context(con: duckdb.DuckDBPyConnection) -> GateContext:
     by_kind: dict[str, list[str]] = {}
     for kind, extract_id in rows:
         by_kind.setdefault(kind, []).append(extract_id)
-    return GateContext(extract_ids_by_kind=by_kind)
+    categories = con.execute(
+        "select distinct root_cause_category from main.root_cause_categories order by 1"
+    ).fetchall()
+    return GateContext(extract_ids_by_kind=by_kind, seed_categories=tuple(c for (c,) in categories))
 
 
 def load_table(build_db: Path, table: str) -> tuple[pd.DataFrame, GateContext]:
@@ -159,49 +162,25 @@ def open_context(root: Path | None = None) -> Any:
     return context
 
 
-def validate_frame(
-    suite: Suite,
-    frame: pd.DataFrame,
-    ctx: GateContext,
-    context: Any = None,
-) -> SuiteResult:
-    """Validate an in-memory table against its suite. With a file `context` the result is stored
-    there (for Data Docs); without one an ephemeral context is used."""
-    import great_expectations as gx
-
-    context = context if context is not None else open_context(None)
-    if suite.derive is not None:
-        frame = suite.derive(frame)
-    frame = frame.reset_index(drop=True)
-
-    # Each add_or_update rewrites the context's config file: create the data source once.
+def _batch_definition(context: Any, table: str) -> Any:
+    """The whole-dataframe batch of `table` in the context's pandas data source, created once
+    (each add_or_update rewrites the context's config file)."""
     try:
         source = context.data_sources.get("build_database")
     except (KeyError, ValueError):
         source = context.data_sources.add_pandas("build_database")
     try:
-        asset = source.get_asset(suite.table)
+        asset = source.get_asset(table)
     except LookupError:
-        asset = source.add_dataframe_asset(suite.table)
+        asset = source.add_dataframe_asset(table)
     try:
-        batch_definition = asset.get_batch_definition("whole_table")
+        return asset.get_batch_definition("whole_table")
     except KeyError:
-        batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
+        return asset.add_batch_definition_whole_dataframe("whole_table")
 
-    # Built whole: add_expectation looks up the suite's store on every call.
-    expectation_suite = gx.ExpectationSuite(
-        name=suite.name,
-        expectations=list(suite.build(ctx)),
-        meta={"description": suite.description},
-    )
-    expectation_suite = context.suites.add_or_update(expectation_suite)
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=expectation_suite)
-    )
-    validation = definition.run(
-        batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
-    )
 
+def _outcomes(validation: Any) -> tuple[list[ExpectationOutcome], dict[int, list[str]]]:
+    """Each expectation's outcome, and the failed expectations' names per failing row."""
     outcomes: list[ExpectationOutcome] = []
     failing_index: dict[int, list[str]] = {}
     for result in validation.results:
@@ -225,7 +204,39 @@ def validate_frame(
                     position = index.get("index")
                 if position is not None:
                     failing_index.setdefault(int(position), []).append(name)
+    return outcomes, failing_index
 
+
+def validate_frame(
+    suite: Suite,
+    frame: pd.DataFrame,
+    ctx: GateContext,
+    context: Any = None,
+) -> SuiteResult:
+    """Validate an in-memory table against its suite. With a file `context` the result is stored
+    there (for Data Docs); without one an ephemeral context is used."""
+    import great_expectations as gx
+
+    context = context if context is not None else open_context(None)
+    if suite.derive is not None:
+        frame = suite.derive(frame)
+    frame = frame.reset_index(drop=True)
+    # Built whole: add_expectation looks up the suite's store on every call.
+    expectation_suite = gx.ExpectationSuite(
+        name=suite.name,
+        expectations=list(suite.build(ctx)),
+        meta={"description": suite.description},
+    )
+    expectation_suite = context.suites.add_or_update(expectation_suite)
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(
+            name=suite.name, data=_batch_definition(context, suite.table), suite=expectation_suite
+        )
+    )
+    validation = definition.run(
+        batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
+    )
+    outcomes, failing_index = _outcomes(validation)
     positions = sorted(failing_index)
     columns = [c for c in suite.row_columns if c in frame.columns]
     failing = frame.loc[positions[:MAX_FAILING_ROWS], columns].copy()

@@ -11,35 +11,48 @@ nothing else in the pipeline needs it.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-RATE_TOLERANCE = 1e-9
-OUTCOMES = ("withdrawn", "not_upheld", "partly_upheld", "rejected", "upheld")
-RECON_STATUSES_PASSING = ("ok", "waived")
-RECON_STATUSES = ("ok", "waived", "failed")
-CATEGORY_SEED = (
-    Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "root_cause_categories.csv"
+from ingest.vocabulary import (
+    OUTCOME_NAMES,
+    PASSING_STATUSES,
+    RECON_STATUSES,
+    TOTAL_MEASURE,
+    UNCLASSIFIED_CATEGORY,
+    levels_of,
 )
 
-
-def known_root_cause_categories() -> list[str]:
-    """The canonical categories of the taxonomy seed, plus the fallback for unmapped labels."""
-    with CATEGORY_SEED.open(encoding="utf-8", newline="") as handle:
-        categories = {row["root_cause_category"] for row in csv.DictReader(handle)}
-    return sorted(categories | {"Unclassified"})
+RATE_TOLERANCE = 1e-9
+# Failing rows of a reconciliation table: where the total is stated, and what it says.
+RECON_ROW_COLUMNS = (
+    "extract_id",
+    "source_line",
+    "level",
+    "scope",
+    "measure",
+    "stated",
+    "computed",
+    "status",
+)
+OUTCOMES = OUTCOME_NAMES
+RECON_STATUSES_PASSING = PASSING_STATUSES
 
 
 @dataclass(frozen=True)
 class GateContext:
-    """Facts about the build the suites need: which extracts of which kind must have rows."""
+    """Facts about the build the suites need: which extracts of which kind must have rows, and
+    the canonical root-cause categories of the taxonomy seed dbt loaded."""
 
     extract_ids_by_kind: dict[str, list[str]]
+    seed_categories: tuple[str, ...]
+
+    def known_root_cause_categories(self) -> list[str]:
+        """The seed's categories plus the fallback for unmapped labels."""
+        return sorted({*self.seed_categories, UNCLASSIFIED_CATEGORY})
 
 
 @dataclass(frozen=True)
@@ -276,7 +289,7 @@ def _outcome_mart_common(gx: Any) -> list[Any]:
             "total = the five outcomes",
         )
     )
-    for column in (*OUTCOMES, "total", "decided"):
+    for column in (*OUTCOMES, TOTAL_MEASURE, "decided"):
         out.append(
             _named(
                 gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0),
@@ -301,7 +314,7 @@ def _build_outcome_matrix(ctx: GateContext) -> list[Any]:
         ),
         _named(
             gxe.ExpectColumnValuesToBeInSet(
-                column="root_cause_category", value_set=known_root_cause_categories()
+                column="root_cause_category", value_set=ctx.known_root_cause_categories()
             ),
             "root-cause categories are known",
         ),
@@ -379,7 +392,7 @@ def _build_service_root_causes(ctx: GateContext) -> list[Any]:
         *_rate_expectations(gx, ["share_of_service"]),
         _named(
             gxe.ExpectColumnValuesToBeInSet(
-                column="root_cause_category", value_set=known_root_cause_categories()
+                column="root_cause_category", value_set=ctx.known_root_cause_categories()
             ),
             "root-cause categories are known",
         ),
@@ -423,23 +436,8 @@ SUITES: dict[str, Suite] = {
                 "Appendix 1 arithmetic: issue-type rows sum to each stated root-cause subtotal, "
                 "root causes to each department, departments to the stated grand total."
             ),
-            row_columns=(
-                "extract_id",
-                "source_line",
-                "level",
-                "scope",
-                "measure",
-                "stated",
-                "computed",
-                "status",
-            ),
-            build=_recon_levels(
-                {
-                    "root_cause": "issue-type rows sum to each stated root-cause subtotal",
-                    "department": "root causes sum to each stated department subtotal",
-                    "grand_total": "departments sum to the stated grand total",
-                }
-            ),
+            row_columns=RECON_ROW_COLUMNS,
+            build=_recon_levels(levels_of("outcome_matrix", recomputed_in_dbt=True)),
         ),
         Suite(
             name="recon_instance_totals",
@@ -448,39 +446,14 @@ SUITES: dict[str, Suite] = {
                 "Appendix C arithmetic: causes sum to each service area's stated instances, service "
                 "areas to each heading's stated total, upheld or partly upheld never above instances."
             ),
-            row_columns=(
-                "extract_id",
-                "source_line",
-                "level",
-                "scope",
-                "measure",
-                "stated",
-                "computed",
-                "status",
-            ),
-            build=_recon_levels(
-                {
-                    "service_area": "causes sum to each service area's stated instances",
-                    "heading": "service areas sum to each heading's stated total",
-                    "service_area_upheld": "upheld or partly upheld never above instances",
-                }
-            ),
+            row_columns=RECON_ROW_COLUMNS,
+            build=_recon_levels(levels_of("root_cause_summary", recomputed_in_dbt=True)),
         ),
         Suite(
             name="mart_reconciliation",
             table="mart_reconciliation",
             description="Every control total the parser read holds or is exactly waived.",
-            row_columns=(
-                "extract_id",
-                "source_line",
-                "level",
-                "scope",
-                "measure",
-                "stated",
-                "computed",
-                "status",
-                "explanation",
-            ),
+            row_columns=(*RECON_ROW_COLUMNS, "explanation"),
             build=_build_reconciliation,
             derive=_derive_reconciliation,
         ),

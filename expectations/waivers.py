@@ -14,20 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from ingest.vocabulary import WAIVABLE_LEVELS
+
 WAIVERS_FILE = Path(__file__).with_name("waivers.yml")
 
-# The control-total levels a waiver can name (ingest's ControlTotal.level values).
-CHECKS = frozenset(
-    {
-        "heading",
-        "service_area",
-        "service_area_upheld",
-        "root_cause",
-        "department",
-        "grand_total",
-        "period",
-    }
-)
+# The control-total levels a waiver can name: the shared vocabulary's waivable levels.
+CHECKS = WAIVABLE_LEVELS
 _KEYS = (
     "id",
     "extract_id",
@@ -59,7 +51,7 @@ class Waiver:
     reviewed_by: str
     reviewed_on: dt.date
 
-    def as_row(self) -> tuple:
+    def as_row(self) -> tuple[object, ...]:
         """The row for raw.waivers (orchestration.warehouse.WAIVER_COLUMNS order)."""
         return (
             self.waiver_id,
@@ -137,10 +129,9 @@ def parse_waivers(doc: object, source: str = "waivers.yml") -> list[Waiver]:
 
 
 def load_waivers(path: Path | None = None) -> list[Waiver]:
-    """Read the waiver file (default: expectations/waivers.yml, or $COMPLAINTS_WAIVERS)."""
-    import os
-
-    path = path or Path(os.environ.get("COMPLAINTS_WAIVERS", WAIVERS_FILE))
+    """Read the waiver file (default: the one shipped, expectations/waivers.yml; the pipeline
+    passes the one its configuration names, $COMPLAINTS_WAIVERS)."""
+    path = path or WAIVERS_FILE
     if not path.exists():
         return []
     try:

@@ -6,8 +6,9 @@ the schema dbt's sources declare; change them together.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.records import (
     Action,
@@ -22,6 +23,9 @@ from ingest.records import (
     Subtotal,
 )
 
+if TYPE_CHECKING:
+    from ingest.manifest import ManifestEntry
+
 
 @dataclass(frozen=True, slots=True)
 class ExtractMeta:
@@ -33,8 +37,18 @@ class ExtractMeta:
     sha256: str
     source_url: str | None = None
 
-
-_SQL_TYPES = {int: "BIGINT", str: "VARCHAR", bool: "BOOLEAN"}
+    @classmethod
+    def of(cls, entry: ManifestEntry, data: bytes) -> ExtractMeta:
+        """The metadata of a manifest entry whose file holds `data`."""
+        return cls(
+            entry.extract_id,
+            entry.council,
+            entry.period,
+            entry.kind,
+            entry.path,
+            hashlib.sha256(data).hexdigest(),
+            entry.source_url,
+        )
 
 
 def _sql_type(annotation: str) -> str:

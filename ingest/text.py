@@ -45,9 +45,9 @@ def decode_extract(data: bytes, source: str) -> list[str]:
     controls = _CONTROL.findall(text)
     if len(controls) > max(8, len(text) // 1000):
         m = _CONTROL.search(text)
-        line = text[: m.start()].count("\n") + 1 if m else None
+        where = text[: m.start()].count("\n") + 1 if m else None
         raise BinaryExtractError(
-            source, line, "file is binary (control characters), not a text extract"
+            source, where, "file is binary (control characters), not a text extract"
         )
     return text.split("\n")
 

@@ -6,6 +6,7 @@ and the analysts keep the last good file. GX is imported inside the check functi
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -25,7 +26,7 @@ from orchestration.resources import WarehouseResource
 GATED_TABLES: tuple[str, ...] = tuple(s.table for s in SUITES.values())
 
 
-def _result_metadata(result: object, docs: Path | None) -> dict[str, object]:
+def _result_metadata(result: object, docs: Path | None) -> dict[str, Any]:
     from expectations.runner import SuiteResult, markdown_table
 
     assert isinstance(result, SuiteResult)
@@ -43,7 +44,7 @@ def _result_metadata(result: object, docs: Path | None) -> dict[str, object]:
             for o in result.outcomes
         ]
     )
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "rows_validated": result.row_count,
         "expectations_evaluated": len(result.outcomes),
         "expectations_failed": len(result.failed),

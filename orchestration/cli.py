@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import gc
 import json
-import os
-import sys
-import threading
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from ingest.departments import Department
+    from orchestration.runner import RunSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -131,10 +127,15 @@ def _check_inputs(
 @app.command()
 def run(
     landing: Path | None = typer.Option(
-        None, "--landing", help="Landing folder (default data/landing)."
+        None, "--landing", help="Landing folder (default $COMPLAINTS_LANDING, else ./data/landing)."
     ),
     warehouse: Path | None = typer.Option(
-        None, "--warehouse", help="Warehouse folder (default warehouse/)."
+        None,
+        "--warehouse",
+        help="Warehouse folder (default $COMPLAINTS_WAREHOUSE, else ./warehouse).",
+    ),
+    dagster_home: Path | None = typer.Option(
+        None, "--dagster-home", help="Dagster home (default $DAGSTER_HOME, else ./.dagster_home)."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print Dagster's debug log."),
     partition: str | None = typer.Option(
@@ -149,7 +150,8 @@ def run(
 
     from dagster import BetaWarning
 
-    from orchestration.runner import configure_environment, run_pipeline
+    from orchestration.config import ComplaintsConfig
+    from orchestration.runner import configure_instance, open_instance, run_pipeline
 
     warnings.filterwarnings("ignore", category=BetaWarning)
     # Dagster's definitions, dbt's manifest and Great Expectations keep a large long-lived heap;
@@ -157,14 +159,26 @@ def run(
     # measured with gc.callbacks); 10x fewer full collections cost no measurable memory.
     gc.set_threshold(700, 10, 100)
 
-    configure_environment(str(landing) if landing else None, str(warehouse) if warehouse else None)
-    s = run_pipeline(log_level="DEBUG" if verbose else "WARNING", partition=partition)
+    config = ComplaintsConfig.resolve(landing, warehouse, dagster_home)
+    configure_instance(config)
+    with open_instance(config) as instance:
+        s = run_pipeline(
+            config, instance, log_level="DEBUG" if verbose else "WARNING", partition=partition
+        )
     if s.error:
         typer.echo(f"error: {s.error}", err=True)
         raise typer.Exit(2)
+    _print_summary(s, partition is not None, verbose)
+    # Everything durable is committed and closed by now; what is left on the heap (Dagster's
+    # definitions, dbt's manifest, Great Expectations) needs no final cycle collection.
+    gc.freeze()
+    raise typer.Exit(0 if s.success and not s.checks_failed else 1)
+
+
+def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
     typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'}")
     typer.echo(
-        f"extracts {'parsed ' if partition else ''}({len(s.extracts)}): "
+        f"extracts {'parsed ' if partitioned else ''}({len(s.extracts)}): "
         f"{', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}"
     )
     typer.echo(
@@ -195,7 +209,6 @@ def run(
         typer.echo(
             f"dbt and Dagster log: {s.log_path}  (or --verbose; the Dagster UI keeps it too)"
         )
-    raise typer.Exit(0 if s.success and not s.checks_failed else 1)
 
 
 @app.command()
@@ -222,15 +235,15 @@ def sql(
     and SET are refused. Exit 0 on success, 1 when the query fails or is refused, 2 when the
     published file does not exist yet or an option is wrong.
     """
+    from orchestration.config import ComplaintsConfig
     from orchestration.sqlquery import OutputFormat, QueryError, render, run_query
-    from orchestration.warehouse import PUBLISHED_DB_NAME, warehouse_dir
 
     try:
         out_format = OutputFormat(fmt)
     except ValueError:
         typer.echo(f"error: --format must be one of {', '.join(OutputFormat)}", err=True)
         raise typer.Exit(2) from None
-    path = warehouse_dir(warehouse) / PUBLISHED_DB_NAME
+    path = ComplaintsConfig.resolve(warehouse=warehouse).published_db
     if not path.exists():
         typer.echo(f"error: {path} does not exist yet: run `complaints run` first", err=True)
         raise typer.Exit(2)
@@ -257,32 +270,8 @@ def sql(
 
 
 def main() -> None:
-    """Console entry point: run the command, then leave without the interpreter's teardown.
-
-    A normal exit ends with a full garbage collection over everything Dagster, dbt's manifest and
-    Great Expectations left on the heap: 1.4 s after a seed run, 6% of it (BENCHMARKS.md). By the
-    time a command returns, everything durable is committed and closed (SQLite transactions,
-    DuckDB files written and replaced), so we flush the streams, wait for worker threads, run the
-    atexit handlers (logging's flush among them) and end the process with the command's exit code.
-    In-process callers (tests, `typer.testing.CliRunner`) use `app` and keep the normal path.
-    """
-    try:
-        app(prog_name="complaints")
-        code = 0
-    except SystemExit as exc:
-        if isinstance(exc.code, str):
-            print(exc.code, file=sys.stderr)
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:
-        traceback.print_exc()
-        code = 1
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """Console entry point (`complaints`)."""
+    app(prog_name="complaints")
 
 
 if __name__ == "__main__":  # pragma: no cover

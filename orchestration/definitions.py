@@ -1,38 +1,74 @@
-"""The code location: `dagster dev` (via workspace.yaml) and `complaints run` load `defs`."""
+"""The code location: `dagster dev` / `dg` (via workspace.yaml) load `defs`, the CLI `build_defs`.
 
-from dagster import Definitions, in_process_executor
+Importing this module builds nothing: `defs` is loaded lazily (`@dg.definitions`), so the dbt
+manifest is read, and prepared if missing, only when a tool loads the code location.
+"""
 
-from orchestration.assets.dbt import complaints_dbt_models
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dagster import (
+    AssetsDefinition,
+    AssetSpec,
+    Definitions,
+    definitions,
+    in_process_executor,
+    map_asset_specs,
+    with_source_code_references,
+)
+
+from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.publish import published_marts
 from orchestration.assets.raw import extract_registry, raw_extracts, reviewed_waivers
 from orchestration.assets.report import analysts_report
 from orchestration.checks import gate_checks
+from orchestration.config import ComplaintsConfig
 from orchestration.jobs import rebuild_job, refresh_job
+from orchestration.project import dbt_project, prepare_dbt
 from orchestration.resources import default_resources
 from orchestration.schedules import weekly_full_refresh
 from orchestration.sensors import landing_folder_sensor
 
+OWNERS = ["team:complaints-warehouse"]
+"""Every asset's owner (the dbt models get the same from dbt_project.yml's meta.dagster)."""
 
-def build_defs(resources: dict[str, object] | None = None) -> Definitions:
-    """The definitions, with resources read from the environment now (or given): the CLI and the
-    tests point the same graph at other landing and warehouse folders."""
+
+def _catalogue(spec: AssetSpec) -> AssetSpec:
+    """Owners and tags of the Python assets, like the translator gives the dbt models."""
+    published = spec.key == published_marts.key
+    return spec.merge_attributes(
+        owners=OWNERS,
+        tags={
+            "layer": spec.group_name or "ingest",
+            "contract": "published" if published else "internal",
+        },
+    )
+
+
+def python_assets() -> Sequence[AssetsDefinition]:
+    assets = [raw_extracts, extract_registry, reviewed_waivers, published_marts, analysts_report]
+    referenced = with_source_code_references(map_asset_specs(_catalogue, assets))
+    return [a for a in referenced if isinstance(a, AssetsDefinition)]
+
+
+def build_defs(config: ComplaintsConfig) -> Definitions:
+    """The definitions for one configuration (its dbt manifest prepared: `prepare_dbt`)."""
     return Definitions(
-        assets=[
-            raw_extracts,
-            extract_registry,
-            reviewed_waivers,
-            complaints_dbt_models,
-            published_marts,
-            analysts_report,
-        ],
+        assets=[*python_assets(), build_dbt_assets(dbt_project(config))],
         asset_checks=gate_checks(),
         jobs=[refresh_job, rebuild_job],
         schedules=[weekly_full_refresh],
         sensors=[landing_folder_sensor],
-        resources=resources if resources is not None else default_resources(),
+        resources=default_resources(config),
         # One writer of the build database at a time: every step runs in the run's own process.
         executor=in_process_executor,
     )
 
 
-defs = build_defs()
+@definitions
+def defs() -> Definitions:
+    """What `dagster dev` and `dg check defs` load: the configuration from the environment."""
+    config = ComplaintsConfig.resolve()
+    prepare_dbt(config)
+    return build_defs(config)

@@ -1,4 +1,11 @@
-"""The dbt project, prepared (``dbt parse``) explicitly rather than at import time."""
+"""The dbt project: where it is (a checkout, or the copy shipped in the wheel) and its manifest.
+
+`prepare_dbt(config)` runs `dbt parse` when a run starts or the code location loads (never at
+import time) and the manifest is missing or older than a project file. In a checkout it goes to
+the project's own (gitignored) `target/`, shared by every warehouse; an installed package is never
+written to, so there it goes to the warehouse (`<warehouse>/dbt_target`, beside the artifacts of
+`dbt build`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,24 @@ import os
 import shutil
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from orchestration.warehouse import BUILD_DB_NAME, PROJECT_ROOT, warehouse_dir
+from orchestration.config import ComplaintsConfig
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+_HERE = Path(__file__).resolve().parent
+SOURCE_PROJECT_DIR = _HERE.parent / "dbt_project"
+"""The design card's top-level folder, in a checkout (editable installs use it in place)."""
+PACKAGED_PROJECT_DIR = _HERE / "dbt_project"
+"""The same folder as shipped inside the wheel (pyproject.toml maps it there)."""
+# Not sources: build artifacts a checkout may hold.
+_NOT_SOURCES = {"target", "logs", "dbt_packages", "__pycache__"}
+
+
+def dbt_project_dir() -> Path:
+    """The checkout's dbt project when there is one, else the packaged copy."""
+    return SOURCE_PROJECT_DIR if SOURCE_PROJECT_DIR.is_dir() else PACKAGED_PROJECT_DIR
 
 
 def dbt_executable() -> str:
@@ -22,53 +39,70 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-@cache
-def dbt_project() -> DbtProject:
-    # Under `dagster dev`, re-parse when a project file changed, as `make prepare` does and with
-    # the venv's dbt: the stock `prepare_if_dev` looks for `dbt` on PATH, which an unactivated
-    # venv does not provide (the code location then fails to load).
-    if os.getenv("DAGSTER_IS_DEV_CLI"):
-        prepare_dbt()
-    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+def manifest_dir(config: ComplaintsConfig) -> Path:
+    """Where `dbt parse` writes the manifest (see the module's docstring)."""
+    if dbt_project_dir() == SOURCE_PROJECT_DIR:
+        return SOURCE_PROJECT_DIR / "target"
+    return config.dbt_target_dir
 
 
-def manifest_path() -> Path:
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
+def dbt_project(config: ComplaintsConfig) -> DbtProject:
+    """The project with its manifest's folder (prepared by `prepare_dbt`)."""
+    project_dir = dbt_project_dir()
+    return DbtProject(
+        project_dir=project_dir, profiles_dir=project_dir, target_path=manifest_dir(config)
+    )
 
 
-def _newest_source_mtime() -> float:
+def manifest_path(config: ComplaintsConfig) -> Path:
+    return manifest_dir(config) / "manifest.json"
+
+
+def dbt_model_names() -> list[str]:
+    """Names of the dbt models, read from the model files (no manifest needed)."""
+    return sorted(p.stem for p in (dbt_project_dir() / "models").rglob("*.sql"))
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
     newest = 0.0
-    for folder, subfolders, files in os.walk(DBT_PROJECT_DIR):
-        # Build artifacts are not sources (and target/ can be large).
-        subfolders[:] = [d for d in subfolders if d not in {"target", "logs", "dbt_packages"}]
+    for folder, subfolders, files in os.walk(project_dir):
+        subfolders[:] = [d for d in subfolders if d not in _NOT_SOURCES]
         for name in files:
             newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
     return newest
 
 
-def prepare_dbt(force: bool = False) -> Path:
-    """Run `dbt parse` when the manifest is missing or older than any project file."""
-    manifest = manifest_path()
-    if not force and manifest.exists():
-        newest = _newest_source_mtime()
-        if newest <= manifest.stat().st_mtime:
-            return manifest
-    env = {**os.environ}
-    env.setdefault("COMPLAINTS_BUILD_DB", str(warehouse_dir() / BUILD_DB_NAME))
+def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
+    """Run `dbt parse` into this warehouse's target folder when the manifest is missing or older
+    than any project file; returns the manifest path."""
+    manifest = manifest_path(config)
+    project_dir = dbt_project_dir()
+    fresh = manifest.exists() and _newest_source_mtime(project_dir) <= manifest.stat().st_mtime
+    if fresh and not force:
+        return manifest
+    target = manifest_dir(config)
+    target.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
             dbt_executable(),
             "parse",
             "--quiet",
             "--profiles-dir",
-            str(DBT_PROJECT_DIR),
+            str(project_dir),
+            "--project-dir",
+            str(project_dir),
+            "--target-path",
+            str(target),
+            "--vars",
+            config.dbt_vars(),
         ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
+        cwd=project_dir,
+        # dbt's own log goes beside its other artifacts, not into the (maybe installed) project.
+        env={**os.environ, "DBT_LOG_PATH": str(target)},
         check=True,
     )
     return manifest
 
 
 if __name__ == "__main__":
-    print(f"dbt manifest ready: {prepare_dbt()}")
+    print(f"dbt manifest ready: {prepare_dbt(ComplaintsConfig.resolve())}")

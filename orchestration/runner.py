@@ -4,16 +4,31 @@ show up in `dagster dev` afterwards."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.warehouse import LANDING_ENV, PROJECT_ROOT, WAREHOUSE_ENV
+from dagster import (
+    AssetCheckSeverity,
+    DagsterEventType,
+    DagsterInstance,
+    ExecuteInProcessResult,
+    JobDefinition,
+)
 
-DAGSTER_HOME_DIR = PROJECT_ROOT / ".dagster_home"
+from orchestration.config import ComplaintsConfig
+from orchestration.dagster_compat import (
+    EVENT_BATCH_SIZE,
+    event_log_storage_yaml,
+    uses_pooled_event_log,
+)
+
+DAGSTER_YAML_HEADER = (
+    "# Written by `complaints run` / `make dev`. Runs that write the build database queue one at a "
+    "time.\n"
+)
 DAGSTER_YAML = """\
-# Written by `complaints run` / `make dev`. Runs that write the build database queue one at a time.
 concurrency:
   pools:
     default_limit: 1
@@ -21,22 +36,43 @@ concurrency:
     max_concurrent_runs: 1
 telemetry:
   enabled: false
-# The stock SQLite event log, keeping one engine and one connection per file instead of
-# opening both for every event (orchestration/storage.py): same files, about 8 ms less per event.
-event_log_storage:
-  module: orchestration.storage
-  class: CachedEngineSqliteEventLogStorage
-  config:
-    base_dir: {runs_dir}
 """
-
-
-EVENT_BATCH_SIZE = 2000
 
 
 def dagster_yaml(home: Path) -> str:
     """The instance configuration for `home`; the event log sits where Dagster's default puts it."""
-    return DAGSTER_YAML.format(runs_dir=json.dumps(str(home.resolve() / "history" / "runs")))
+    runs_dir = home.resolve() / "history" / "runs"
+    return DAGSTER_YAML_HEADER + DAGSTER_YAML + event_log_storage_yaml(runs_dir)
+
+
+def configure_instance(config: ComplaintsConfig) -> None:
+    """Write the Dagster home's dagster.yaml (ours is kept current; a hand-written one is kept)."""
+    home = config.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "dagster.yaml"
+    current = path.read_text() if path.exists() else None
+    wanted = dagster_yaml(home)
+    if current is None or (current.startswith(DAGSTER_YAML_HEADER) and current != wanted):
+        path.write_text(wanted)
+
+
+def open_instance(config: ComplaintsConfig) -> DagsterInstance:
+    """The configuration's persistent instance (its dagster.yaml written by configure_instance)."""
+    return DagsterInstance.from_config(str(config.dagster_home))
+
+
+@contextlib.contextmanager
+def event_batching(instance: DagsterInstance) -> Iterator[None]:
+    """While a run executes, let Dagster hand events to the pooled event log in batches
+    (orchestration/dagster_compat.py); the variable is restored afterwards."""
+    if not uses_pooled_event_log(instance) or "DAGSTER_EVENT_BATCH_SIZE" in os.environ:
+        yield
+        return
+    os.environ["DAGSTER_EVENT_BATCH_SIZE"] = str(EVENT_BATCH_SIZE)
+    try:
+        yield
+    finally:
+        os.environ.pop("DAGSTER_EVENT_BATCH_SIZE", None)
 
 
 @dataclass
@@ -58,29 +94,11 @@ class RunSummary:
     log_path: Path | None = None
 
 
-def configure_environment(landing: str | None, warehouse: str | None) -> None:
-    if landing:
-        os.environ[LANDING_ENV] = str(Path(landing).resolve())
-    if warehouse:
-        os.environ[WAREHOUSE_ENV] = str(Path(warehouse).resolve())
-    if not os.environ.get("DAGSTER_HOME"):
-        DAGSTER_HOME_DIR.mkdir(exist_ok=True)
-        os.environ["DAGSTER_HOME"] = str(DAGSTER_HOME_DIR)
-    home = Path(os.environ["DAGSTER_HOME"])
-    # Dagster then hands planned events and multi-partition materializations to the event log
-    # in batches, which our storage writes in one transaction per file (orchestration/storage.py).
-    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", str(EVENT_BATCH_SIZE))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    wanted = dagster_yaml(home)
-    current = config.read_text() if config.exists() else None
-    # Ours (first line) is kept current; a dagster.yaml someone wrote by hand is left alone.
-    if current is None or (current.startswith(DAGSTER_YAML.splitlines()[0]) and current != wanted):
-        config.write_text(wanted)
-
-
-def run_pipeline(  # type: ignore[no-untyped-def]
-    instance=None, log_level: str = "WARNING", partition: str | None = None
+def run_pipeline(
+    config: ComplaintsConfig,
+    instance: DagsterInstance | None = None,
+    log_level: str = "WARNING",
+    partition: str | None = None,
 ) -> RunSummary:
     """Sync partitions with the manifest, then materialise everything in one run.
 
@@ -88,85 +106,112 @@ def run_pipeline(  # type: ignore[no-untyped-def]
     keeps the raw rows already in the build database, and the unpartitioned rest of the graph
     (dbt, gate, publication) is rebuilt from all of them, as in the sensor's per-extract runs.
     """
-    from dagster import DagsterEventType, DagsterInstance
-
     from ingest.errors import ExtractError
-    from ingest.manifest import load_manifest
-    from orchestration.partitions import EXTRACTS_PARTITION
-    from orchestration.project import prepare_dbt
-    from orchestration.schedules import all_partitions_tags
-    from orchestration.warehouse import landing_dir, warehouse_dir
-
-    prepare_dbt()
     from orchestration.definitions import build_defs
+    from orchestration.project import prepare_dbt
 
-    defs = build_defs()
-
-    instance = instance or DagsterInstance.get()
+    config.ensure_folders()
+    prepare_dbt(config)
+    defs = build_defs(config)
+    instance = instance or open_instance(config)
     try:
-        entries = load_manifest(landing_dir())
+        keys = sync_partitions(instance, config.landing_dir)
     except ExtractError as exc:
         return RunSummary(False, "", [], error=str(exc))
-    ids = [e.extract_id for e in entries]
-    existing = instance.get_dynamic_partitions(EXTRACTS_PARTITION)
-    stale = [k for k in existing if k not in ids]
-    for key in stale:
-        instance.delete_dynamic_partition(EXTRACTS_PARTITION, key)
-    instance.add_dynamic_partitions(EXTRACTS_PARTITION, [k for k in ids if k not in existing])
-    keys = instance.get_dynamic_partitions(EXTRACTS_PARTITION)
     if partition is not None and partition not in keys:
         return RunSummary(
-            False, "", [], error=f"no extract {partition!r} in the manifest of {landing_dir()}"
+            False, "", [], error=f"no extract {partition!r} in the manifest of {config.landing_dir}"
         )
-    selected = [partition] if partition is not None else list(keys)
+    selected = [partition] if partition is not None else keys
 
-    published = warehouse_dir() / "marts.duckdb"
+    published = config.published_db
     before = published.stat().st_mtime_ns if published.exists() else None
-    job = defs.resolve_job_def("refresh_warehouse")
-    # dbt's own console output goes to a log file unless asked for (the Dagster UI keeps it too).
-    log_path = warehouse_dir() / "logs" / "last_run.log"
+    log_path = config.log_dir / "last_run.log"
+    result = _execute(
+        defs.resolve_job_def("refresh_warehouse"), instance, selected, log_level, log_path
+    )
+    summary = summarise(result, selected)
+    summary.published, summary.log_path = published, log_path
+    from expectations.runner import data_docs_index
+
+    docs = data_docs_index(config.warehouse_dir)
+    summary.data_docs = docs if docs.exists() else None
+    after = published.stat().st_mtime_ns if published.exists() else None
+    summary.published_updated = after is not None and after != before
+    summary.rows_per_mart = rows_per_mart(published)
+    return summary
+
+
+def sync_partitions(instance: DagsterInstance, landing: Path) -> list[str]:
+    """Make the instance's extract partitions those of the landing folder's manifest."""
+    from ingest.manifest import load_manifest
+    from orchestration.partitions import EXTRACTS_PARTITION
+
+    ids = [e.extract_id for e in load_manifest(landing)]
+    existing = instance.get_dynamic_partitions(EXTRACTS_PARTITION)
+    for key in existing:
+        if key not in ids:
+            instance.delete_dynamic_partition(EXTRACTS_PARTITION, key)
+    instance.add_dynamic_partitions(EXTRACTS_PARTITION, [k for k in ids if k not in existing])
+    return list(instance.get_dynamic_partitions(EXTRACTS_PARTITION))
+
+
+def _execute(
+    job: JobDefinition,
+    instance: DagsterInstance,
+    selected: list[str],
+    log_level: str,
+    log_path: Path,
+) -> ExecuteInProcessResult:
+    """One in-process run over the selected partitions; dbt's console output goes to a log file
+    unless asked for (the Dagster UI keeps it too)."""
+    from orchestration.schedules import all_partitions_tags
+
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         if log_level != "DEBUG":
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("w"))))
-        result = job.execute_in_process(
+        stack.enter_context(event_batching(instance))
+        return job.execute_in_process(
             instance=instance,
             tags=all_partitions_tags(selected),
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
-    summary = RunSummary(result.success, result.run_id, selected, published=published)
-    summary.log_path = log_path
+
+
+def summarise(result: ExecuteInProcessResult, selected: list[str]) -> RunSummary:
+    """Failed steps and every check's outcome, the gate's (Great Expectations) apart."""
+    summary = RunSummary(result.success, result.run_id, selected)
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            summary.failed_steps.append(
-                f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
-            )
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "failed"
+            summary.failed_steps.append(f"{event.step_key}: {message}")
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
-            ev = event.event_specific_data
-            name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
-            if ev.check_name.startswith("gx_") or ev.check_name == "waivers_not_stale":
-                summary.gate_results[name] = (ev.passed, ev.description or "")
-            if ev.passed:
+            check = event.asset_check_evaluation_data
+            name = f"{check.asset_key.to_user_string()}:{check.check_name}"
+            if check.check_name.startswith("gx_") or check.check_name == "waivers_not_stale":
+                summary.gate_results[name] = (check.passed, check.description or "")
+            if check.passed:
                 summary.checks_passed.append(name)
-            elif ev.severity.value == "WARN":
+            elif check.severity == AssetCheckSeverity.WARN:
                 summary.checks_warned.append(name)
             else:
                 summary.checks_failed.append(name)
-    from expectations.runner import data_docs_index
-
-    docs = data_docs_index(warehouse_dir())
-    summary.data_docs = docs if docs.exists() else None
-    after = published.stat().st_mtime_ns if published.exists() else None
-    summary.published_updated = after is not None and after != before
-    if published.exists():
-        import duckdb
-
-        with duckdb.connect(str(published), read_only=True) as con:
-            for (table,) in con.execute(
-                "select table_name from duckdb_tables() where table_name like 'mart_%' order by 1"
-            ).fetchall():
-                summary.rows_per_mart[table] = con.execute(
-                    f'select count(*) from "{table}"'
-                ).fetchone()[0]
     return summary
+
+
+def rows_per_mart(published: Path) -> dict[str, int]:
+    if not published.exists():
+        return {}
+    import duckdb
+
+    counts: dict[str, int] = {}
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = con.execute(
+            "select table_name from duckdb_tables() where table_name like 'mart_%' order by 1"
+        ).fetchall()
+        for (table,) in tables:
+            (counts[table],) = con.execute(f'select count(*) from "{table}"').fetchall()[0]
+    return counts

@@ -1,7 +1,5 @@
 """Weekly full refresh: every extract partition in one run, Monday 06:00 London time."""
 
-from __future__ import annotations
-
 from dagster import (
     DefaultScheduleStatus,
     RunRequest,
@@ -10,16 +8,17 @@ from dagster import (
     schedule,
 )
 
+from ingest.errors import ExtractError
+from ingest.manifest import load_manifest
+from orchestration.dagster_compat import partition_range_tags
 from orchestration.jobs import refresh_job
 from orchestration.partitions import EXTRACTS_PARTITION
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+from orchestration.resources import WarehouseResource
 
 
 def all_partitions_tags(keys: list[str]) -> dict[str, str]:
-    """Run tags that put every partition into one run (single-run backfill policy)."""
-    return {RANGE_START: keys[0], RANGE_END: keys[-1]}
+    """Run tags that put every partition in `keys` into one run (single-run backfill policy)."""
+    return partition_range_tags(keys[0], keys[-1])
 
 
 @schedule(
@@ -27,10 +26,24 @@ def all_partitions_tags(keys: list[str]) -> dict[str, str]:
     cron_schedule="0 6 * * 1",
     execution_timezone="Europe/London",
     default_status=DefaultScheduleStatus.STOPPED,
-    description="Materialise everything weekly (Monday 06:00, Europe/London).",
+    description="Materialise every extract of the landing folder weekly (Monday 06:00, London).",
 )
-def weekly_full_refresh(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+def weekly_full_refresh(
+    context: ScheduleEvaluationContext, warehouse: WarehouseResource
+) -> RunRequest | SkipReason:
+    try:
+        listed = {e.extract_id for e in load_manifest(warehouse.landing)}
+    except ExtractError as exc:
+        return SkipReason(f"landing folder not usable: {exc}")
     keys = list(context.instance.get_dynamic_partitions(EXTRACTS_PARTITION))
     if not keys:
         return SkipReason("no extract partitions yet: turn on the landing-folder sensor")
+    # One run covers a contiguous range of partitions: a partition whose manifest entry is gone
+    # would fail raw_extracts, so wait until the sensor has deleted it.
+    unlisted = [k for k in keys if k not in listed]
+    if unlisted:
+        return SkipReason(
+            f"partitions no longer in {warehouse.landing}/manifest.yml: {', '.join(unlisted)}; "
+            "the landing-folder sensor removes them"
+        )
     return RunRequest(run_key=None, tags=all_partitions_tags(keys))

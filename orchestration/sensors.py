@@ -1,8 +1,6 @@
 """Sensor on the landing folder: new or changed extracts (by content hash) get their partition
 added and a run; a removed manifest entry loses its partition and its rows."""
 
-from __future__ import annotations
-
 import json
 
 from dagster import (
@@ -20,7 +18,7 @@ from ingest.errors import ExtractError
 from ingest.manifest import ManifestEntry, load_manifest
 from orchestration.jobs import rebuild_job, refresh_job
 from orchestration.partitions import EXTRACTS_PARTITION
-from orchestration.warehouse import landing_dir
+from orchestration.resources import WarehouseResource
 
 
 def fingerprint(entry: ManifestEntry) -> str:
@@ -42,11 +40,13 @@ def plan_changes(
     jobs=[refresh_job, rebuild_job],
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.STOPPED,
-    description="Watches data/landing (manifest.yml and the files it lists).",
+    description="Watches the configured landing folder (manifest.yml and the files it lists).",
 )
-def landing_folder_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+def landing_folder_sensor(
+    context: SensorEvaluationContext, warehouse: WarehouseResource
+) -> SensorResult | SkipReason:
     try:
-        entries = load_manifest(landing_dir())
+        entries = load_manifest(warehouse.landing)
     except ExtractError as exc:
         return SkipReason(f"landing folder not usable: {exc}")
     fingerprints = {e.extract_id: fingerprint(e) for e in entries}

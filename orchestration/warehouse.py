@@ -5,35 +5,13 @@ No Dagster import here, so scripts and benchmarks can load raw tables the same w
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from ingest.raw_tables import RAW_TABLES, ExtractMeta, raw_rows
 from ingest.records import ParsedExtract
-
-BUILD_DB_NAME = "build.duckdb"
-PUBLISHED_DB_NAME = "marts.duckdb"
-WAREHOUSE_ENV = "COMPLAINTS_WAREHOUSE"
-LANDING_ENV = "COMPLAINTS_LANDING"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def warehouse_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """--warehouse beats $COMPLAINTS_WAREHOUSE beats ./warehouse (absolute, created)."""
-    raw = override or os.environ.get(WAREHOUSE_ENV) or PROJECT_ROOT / "warehouse"
-    path = Path(raw).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def landing_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    raw = override or os.environ.get(LANDING_ENV) or PROJECT_ROOT / "data" / "landing"
-    return Path(raw).expanduser().resolve()
-
 
 WAIVER_COLUMNS: list[tuple[str, str]] = [
     ("waiver_id", "VARCHAR"),
@@ -63,7 +41,7 @@ def replace_extracts(
 
     Returns the number of rows written per table.
     """
-    batches: dict[str, list[tuple]] = {t: [] for t in RAW_TABLES}
+    batches: dict[str, list[tuple[object, ...]]] = {t: [] for t in RAW_TABLES}
     ids: list[str] = []
     for meta, result in parsed:
         ids.append(meta.extract_id)
@@ -89,7 +67,7 @@ def replace_extracts(
     return counts
 
 
-def replace_waivers(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+def replace_waivers(con: duckdb.DuckDBPyConnection, rows: list[tuple[object, ...]]) -> None:
     """The waivers table is replaced whole: it mirrors expectations/waivers.yml."""
     ensure_raw_schema(con)
     con.execute("begin transaction")
@@ -125,12 +103,3 @@ def _delete(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
     for table in RAW_TABLES:
         con.execute(f"delete from raw.{table} where extract_id in (select extract_id from _ids)")
     con.unregister("_ids")
-
-
-def raw_table_schema(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    rows = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'raw' and table_name = ? order by ordinal_position",
-        [table],
-    ).fetchall()
-    return [(r[0], r[1]) for r in rows]

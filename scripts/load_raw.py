@@ -12,10 +12,12 @@ from pathlib import Path
 
 import duckdb
 
+from expectations.waivers import load_waivers
 from ingest.api import parse_entry
 from ingest.manifest import load_manifest
 from ingest.raw_tables import ExtractMeta
-from orchestration.warehouse import landing_dir, replace_extracts, replace_waivers, warehouse_dir
+from orchestration.config import ComplaintsConfig
+from orchestration.warehouse import replace_extracts, replace_waivers
 
 
 def main() -> None:
@@ -23,51 +25,18 @@ def main() -> None:
     ap.add_argument("--landing", default=None)
     ap.add_argument("--db", default=None)
     args = ap.parse_args()
-    landing = landing_dir(args.landing)
-    db = Path(args.db) if args.db else warehouse_dir() / "build.duckdb"
+    config = ComplaintsConfig.resolve(landing=args.landing)
+    landing = config.landing_dir
+    db = Path(args.db) if args.db else config.build_db
+    db.parent.mkdir(parents=True, exist_ok=True)
     pairs = []
     for entry in load_manifest(landing):
         data = entry.read_bytes()
-        import hashlib
-
-        meta = ExtractMeta(
-            entry.extract_id,
-            entry.council,
-            entry.period,
-            entry.kind,
-            entry.path,
-            hashlib.sha256(data).hexdigest(),
-            entry.source_url,
-        )
-        pairs.append((meta, parse_entry(entry, data)))
+        pairs.append((ExtractMeta.of(entry, data), parse_entry(entry, data)))
     with duckdb.connect(str(db)) as con:
         counts = replace_extracts(con, pairs)
-        # The real 2022/23 grand-total discrepancy, as the reviewed waiver file will state it.
-        replace_waivers(
-            con,
-            [
-                (
-                    f"w{i}",
-                    "brent_2022_23_outcome_matrix",
-                    "grand_total",
-                    "Grand Total",
-                    m,
-                    s,
-                    c,
-                    "Grand Total omits Public Health's row",
-                    "dev",
-                    "2026-11-22",
-                )
-                for i, (m, s, c) in enumerate(
-                    [
-                        ("not_upheld", 924, 932),
-                        ("partly_upheld", 341, 345),
-                        ("upheld", 445, 449),
-                        ("total", 1929, 1945),
-                    ]
-                )
-            ],
-        )
+        # The reviewed waivers the pipeline would load (expectations/waivers.yml).
+        replace_waivers(con, [w.as_row() for w in load_waivers(config.waivers_file)])
     print(f"wrote {db}: {counts}")
 
 

@@ -47,12 +47,13 @@ def appendix_1_bytes() -> bytes:
 @pytest.fixture(scope="session")
 def published_warehouse(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The whole graph materialised once on the real extracts (temporary landing and warehouse
-    folders, ephemeral Dagster instance). Yields (summary, warehouse_dir, landing_dir)."""
-    from tests.pipeline import copy_landing, run
+    folders, a persistent Dagster instance in the sibling folder `dagster_home`, configured as
+    `complaints run` configures it). Yields (summary, warehouse_dir, landing_dir)."""
+    from tests.pipeline import copy_landing, run_on_persistent_instance
 
     base = tmp_path_factory.mktemp("published")
     landing = copy_landing(base / "landing")
     warehouse = base / "warehouse"
-    summary = run(landing, warehouse)
+    summary = run_on_persistent_instance(landing, warehouse, base / "dagster_home")
     assert summary.success, summary
     return summary, warehouse, landing

@@ -8,12 +8,22 @@ import os
 import shutil
 from pathlib import Path
 
+from orchestration.config import ComplaintsConfig
 from orchestration.runner import RunSummary, run_pipeline
-from orchestration.warehouse import LANDING_ENV, PROJECT_ROOT, WAREHOUSE_ENV
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_LANDING = PROJECT_ROOT / "data" / "landing"
 APPENDIX_C = "brent_2019-20_appendix_c_root_causes.txt"
 APPENDIX_1 = "brent_2022-23_appendix_1_outcome_matrix.txt"
+# Rows per mart published from the two bundled extracts (worked out by reading them).
+SEED_ROWS_PER_MART = {
+    "mart_department_scorecard": 15,
+    "mart_improvement_actions": 91,
+    "mart_outcome_matrix": 455,
+    "mart_reconciliation": 462,
+    "mart_service_root_causes": 232,
+    "mart_service_uphold_rates": 75,
+}
 
 
 def copy_landing(dest: Path) -> Path:
@@ -30,12 +40,31 @@ def replace_in_line(path: Path, line_no: int, old: str, new: str) -> None:
     path.write_bytes(b"\n".join(lines))
 
 
-def run(landing: Path, warehouse: Path, instance=None) -> RunSummary:  # type: ignore[no-untyped-def]
+def config_for(landing: Path, warehouse: Path, waivers: Path | None = None) -> ComplaintsConfig:
+    """The configuration of a test run (the Dagster home is unused: instances are given)."""
+    return ComplaintsConfig.resolve(
+        landing=landing, warehouse=warehouse, dagster_home=warehouse / ".dagster", waivers=waivers
+    )
+
+
+def run(  # type: ignore[no-untyped-def]
+    landing: Path, warehouse: Path, instance=None, waivers: Path | None = None
+) -> RunSummary:
     from dagster import DagsterInstance
 
-    os.environ[LANDING_ENV] = str(landing)
-    os.environ[WAREHOUSE_ENV] = str(warehouse)
-    return run_pipeline(instance=instance or DagsterInstance.ephemeral())
+    return run_pipeline(
+        config_for(landing, warehouse, waivers), instance=instance or DagsterInstance.ephemeral()
+    )
+
+
+def run_on_persistent_instance(landing: Path, warehouse: Path, home: Path) -> RunSummary:
+    """As `complaints run` does: a real Dagster home (dagster.yaml written), its instance."""
+    from orchestration.runner import configure_instance, open_instance
+
+    config = ComplaintsConfig.resolve(landing=landing, warehouse=warehouse, dagster_home=home)
+    configure_instance(config)
+    with open_instance(config) as instance:
+        return run_pipeline(config, instance)
 
 
 def digest(path: Path) -> str:

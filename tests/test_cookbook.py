@@ -6,7 +6,7 @@ import re
 
 import duckdb
 
-from orchestration.warehouse import PROJECT_ROOT
+from tests.pipeline import PROJECT_ROOT
 
 
 def cookbook_queries() -> list[str]:

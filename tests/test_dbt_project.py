@@ -1,26 +1,41 @@
-"""Under `dagster dev` the dbt project re-parses with the venv's dbt, also when PATH lacks dbt."""
+"""The dbt manifest is prepared by the venv's dbt, also when PATH lacks dbt, into the checkout's
+target/ (an installed package is never written to: tests/test_install.py), once: a fresh manifest
+is not parsed again."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from orchestration import project
+from orchestration.config import ComplaintsConfig
 
 
-def test_dev_reparse_uses_the_venvs_dbt_without_dbt_on_path(
-    monkeypatch: pytest.MonkeyPatch,
+def _snapshot(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+def test_prepare_parses_into_the_warehouse_with_the_venvs_dbt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert shutil.which("dbt") is None  # what an unactivated venv looks like
-    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
-    monkeypatch.setattr(project, "_newest_source_mtime", lambda: float("inf"))  # force a parse
-    before = project.manifest_path().stat().st_mtime_ns
-    project.dbt_project.cache_clear()
-    try:
-        dbt_project = project.dbt_project()
-    finally:
-        project.dbt_project.cache_clear()
-    assert dbt_project.manifest_path == project.manifest_path()
-    assert project.manifest_path().stat().st_mtime_ns > before  # dbt parse ran and rewrote it
+    config = ComplaintsConfig.resolve(
+        landing=tmp_path / "landing", warehouse=tmp_path / "wh", dagster_home=tmp_path / "home"
+    )
+    project_dir = project.dbt_project_dir()
+    sources = {k: v for k, v in _snapshot(project_dir).items() if not k.startswith("target")}
+
+    manifest = project.prepare_dbt(config, force=True)
+    assert manifest == project_dir / "target" / "manifest.json" and manifest.exists()
+    assert project.dbt_project(config).manifest_path == manifest
+    after = {k: v for k, v in _snapshot(project_dir).items() if not k.startswith("target")}
+    assert after == sources  # nothing else written into the project (no logs/, no .user.yml)
+    assert not (tmp_path / "wh").exists()  # preparing creates no warehouse
+
+    parsed_at = manifest.stat().st_mtime_ns
+    assert project.prepare_dbt(config) == manifest
+    assert manifest.stat().st_mtime_ns == parsed_at  # fresh: not parsed again
+    assert project.dbt_model_names()[:2] == ["dim_department", "dim_extract"]

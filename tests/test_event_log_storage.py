@@ -1,5 +1,7 @@
-"""The project's Dagster instance: our event log storage (one engine and connection per shard) keeps
-the stock files and answers every reader, including one that does not set DAGSTER_HOME."""
+"""The project's Dagster instance: the pooled event log (orchestration/dagster_compat.py, one engine
+and connection per shard) keeps the stock files and answers every reader, including one that does
+not set DAGSTER_HOME; on a Dagster version it was not verified against, the stock storage is used
+with one warning."""
 
 from __future__ import annotations
 
@@ -19,8 +21,9 @@ from dagster import (
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from orchestration.runner import configure_environment
-from orchestration.storage import CachedEngineSqliteEventLogStorage
+from orchestration.config import ComplaintsConfig
+from orchestration.dagster_compat import EVENT_BATCH_SIZE, PooledSqliteEventLogStorage
+from orchestration.runner import configure_instance
 
 
 @asset
@@ -33,8 +36,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh project Dagster home, configured as `complaints run` does."""
     home = tmp_path / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
-    configure_environment(None, None)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", str(EVENT_BATCH_SIZE))  # as `complaints run`
+    configure_instance(ComplaintsConfig.resolve(dagster_home=home))
     return home
 
 
@@ -46,7 +49,7 @@ def test_persistent_instance_uses_cached_engines_and_reopens_without_dagster_hom
 
     run_ids = []
     with DagsterInstance.get() as instance:
-        assert isinstance(instance.event_log_storage, CachedEngineSqliteEventLogStorage)
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
         for _ in range(3):
             result = materialize([tiny], instance=instance)
             assert result.success
@@ -82,13 +85,13 @@ def test_planned_events_are_written_as_one_batch_with_the_same_records(
     assert int(os.environ["DAGSTER_EVENT_BATCH_SIZE"]) > 1
 
     batches: list[list[str]] = []
-    original = CachedEngineSqliteEventLogStorage.store_event_batch
+    original = PooledSqliteEventLogStorage.store_event_batch
 
-    def spy(self: CachedEngineSqliteEventLogStorage, events: list) -> None:  # type: ignore[type-arg]
+    def spy(self: PooledSqliteEventLogStorage, events: list) -> None:  # type: ignore[type-arg]
         batches.append([e.dagster_event.event_type_value for e in events])
         original(self, events)
 
-    monkeypatch.setattr(CachedEngineSqliteEventLogStorage, "store_event_batch", spy)
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", spy)
     with DagsterInstance.get() as instance:
         result = materialize([tiny, downstream, tiny_is_one], instance=instance)
         assert result.success
@@ -124,16 +127,16 @@ def test_a_failing_batch_leaves_nothing_behind(home: Path, monkeypatch: pytest.M
         events = instance.all_logs(result.run_id)[:5]
         before = len(instance.all_logs(result.run_id))
         calls = 0
-        stock = CachedEngineSqliteEventLogStorage.store_event
+        stock = PooledSqliteEventLogStorage.store_event
 
-        def fail_on_third(self: CachedEngineSqliteEventLogStorage, event: object) -> None:
+        def fail_on_third(self: PooledSqliteEventLogStorage, event: object) -> None:
             nonlocal calls
             calls += 1
             if calls == 3:
                 raise RuntimeError("disk full")
             stock(self, event)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(CachedEngineSqliteEventLogStorage, "store_event", fail_on_third)
+        monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event", fail_on_third)
         with pytest.raises(RuntimeError, match="disk full"):
             storage.store_event_batch(events)
         monkeypatch.undo()
@@ -149,8 +152,7 @@ def test_hand_written_dagster_yaml_is_left_alone(
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    configure_environment(None, None)
+    configure_instance(ComplaintsConfig.resolve(dagster_home=home))
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
 
 
@@ -158,7 +160,7 @@ def test_pooled_connection_is_reused_and_leaves_the_shard_unlocked(home: Path) -
     index_db = home / "history" / "runs" / "index.db"
     with DagsterInstance.get() as instance:
         storage = instance.event_log_storage
-        assert isinstance(storage, CachedEngineSqliteEventLogStorage)
+        assert isinstance(storage, PooledSqliteEventLogStorage)
         assert materialize([tiny], instance=instance).success
         engine = storage._engines["index"]
         first = engine.pool.connect()
@@ -181,3 +183,52 @@ def test_pooled_connection_is_reused_and_leaves_the_shard_unlocked(home: Path) -
         assert materialize([tiny], instance=instance).success
         assert len(instance.get_runs()) == 3
     assert pool.checkedin() == 0  # its connection closed with the instance
+
+
+def test_a_dagster_it_was_not_verified_on_gets_the_stock_storage_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an unverified Dagster the instance is configured with the stock event log (one
+    warning), a dagster.yaml written before the upgrade falls back too, and the seed pipeline runs
+    on the stock storage with the same published figures."""
+    from orchestration import dagster_compat
+    from orchestration.runner import open_instance, run_pipeline
+    from tests.pipeline import SEED_ROWS_PER_MART, copy_landing
+
+    monkeypatch.setattr(dagster_compat, "_warned", False)
+    config = ComplaintsConfig.resolve(
+        landing=copy_landing(tmp_path / "landing"),
+        warehouse=tmp_path / "warehouse",
+        dagster_home=tmp_path / "home",
+    )
+    configure_instance(config)  # on the verified version: ours, named in dagster.yaml
+    assert "PooledSqliteEventLogStorage" in (config.dagster_home / "dagster.yaml").read_text()
+
+    monkeypatch.setattr(dagster_compat, "VERIFIED_DAGSTER_VERSIONS", ("0.0.0",))
+    with pytest.warns(RuntimeWarning) as warned:
+        with open_instance(config) as stale:  # the dagster.yaml written before the "upgrade"
+            assert type(stale.event_log_storage).__name__ == "SqliteEventLogStorage"
+        configure_instance(config)
+        with open_instance(config) as instance:
+            assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+            summary = run_pipeline(config, instance)
+    ours = [w for w in warned if "verified" in str(w.message)]
+    assert len(ours) == 1
+    assert "Dagster 1.13" in str(ours[0].message) and "stock SQLite event log" in str(
+        ours[0].message
+    )
+    assert "event_log_storage" not in (config.dagster_home / "dagster.yaml").read_text()
+    assert summary.success and not summary.checks_failed, summary.failed_steps
+    assert summary.rows_per_mart == SEED_ROWS_PER_MART
+    with DagsterInstance.from_config(str(config.dagster_home)) as reader:
+        assert reader.get_run_by_id(summary.run_id) is not None
+
+
+def test_missing_hooks_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration import dagster_compat
+
+    assert dagster_compat.pooled_event_log_problem() is None
+    monkeypatch.setattr(dagster_compat, "HOOKS", (*dagster_compat.HOOKS, "_gone_in_a_release"))
+    assert dagster_compat.pooled_event_log_problem() == (
+        "Dagster's SqliteEventLogStorage lacks _gone_in_a_release"
+    )

@@ -8,6 +8,7 @@ built); the failing runs tamper with an in-memory copy of one table (`load_table
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -280,7 +281,10 @@ def add_extract(ctx: GateContext) -> GateContext:
         "root_cause_summary": [APPENDIX_C],
     }
     ids = ctx.extract_ids_by_kind["outcome_matrix"]
-    return GateContext({**ctx.extract_ids_by_kind, "outcome_matrix": [*ids, MISSING_EXTRACT]})
+    return dataclasses.replace(
+        ctx,
+        extract_ids_by_kind={**ctx.extract_ids_by_kind, "outcome_matrix": [*ids, MISSING_EXTRACT]},
+    )
 
 
 def test_missing_extract_fails(build_db: Path) -> None:

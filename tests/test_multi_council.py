@@ -8,7 +8,6 @@ are computed independently from the generated files by the parser, not from the 
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections import defaultdict
@@ -20,8 +19,7 @@ import yaml
 
 from ingest.api import parse_entry
 from ingest.manifest import load_manifest
-from orchestration.warehouse import LANDING_ENV, WAREHOUSE_ENV
-from tests.pipeline import run
+from tests.pipeline import config_for, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate import generate  # noqa: E402
@@ -187,8 +185,8 @@ def test_one_added_extract_parses_only_its_partition(three_councils, tmp_path: P
     manifest["extracts"].append(new)
     (landing / "manifest.yml").write_text(yaml.safe_dump(manifest, sort_keys=False))
 
-    os.environ[LANDING_ENV], os.environ[WAREHOUSE_ENV] = str(landing), str(warehouse)
-    summary = run_pipeline(instance=instance, partition=new["id"])
+    config = config_for(landing, warehouse)
+    summary = run_pipeline(config, instance=instance, partition=new["id"])
     assert summary.success and not summary.checks_failed, summary.failed_steps
     assert summary.extracts == [new["id"]]
     # The run parsed exactly one partition of raw_extracts: the new extract.
@@ -207,4 +205,4 @@ def test_one_added_extract_parses_only_its_partition(three_councils, tmp_path: P
     assert councils == COUNCILS + 1
     assert extracts == 2 * COUNCILS + 1
 
-    assert run_pipeline(instance=instance, partition="no_such_extract").error
+    assert run_pipeline(config, instance=instance, partition="no_such_extract").error

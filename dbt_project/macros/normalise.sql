@@ -18,6 +18,20 @@
     md5(concat_ws('|'{%- for f in fields %}, coalesce(cast({{ f }} as varchar), ''){%- endfor %}))
 {%- endmacro %}
 
-{% macro outcome_columns() -%}
-    {{ return(['withdrawn', 'not_upheld', 'partly_upheld', 'rejected', 'upheld']) }}
+
+{% macro unpivot(relation, keep, columns, name_column, value_column) -%}
+    {#- Long form of `columns`: one row per input row and column, `keep` columns repeated. Written
+        as UNION ALL rather than DuckDB's UNPIVOT: portable, and column lineage can follow it. -#}
+    {%- for column in columns %}
+    select
+        {%- for kept in keep %}
+        {{ kept }},
+        {%- endfor %}
+        {{ sql_string(column) }} as {{ name_column }},
+        {{ column }} as {{ value_column }}
+    from {{ relation }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 {%- endmacro %}

@@ -9,7 +9,7 @@ final as (
     select council, department, directorate, lower(department_normalised) as department_key_to_add,
         lower(directorate_normalised) as directorate_key_to_add
     from departments
-    where service_family = 'unmapped'
+    where service_family = {{ term('unmapped_family') }}
 )
 
 select * from final

@@ -1,6 +1,8 @@
 """Write-audit-publish: copy dims, facts and marts into a new file, then os.replace it over the
 published database. A reader holding the old file keeps its snapshot until it reconnects."""
 
+from typing import Any
+
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from orchestration.publication import PUBLISHED_PREFIXES, publish
@@ -10,13 +12,13 @@ from orchestration.resources import WarehouseResource
 def publish_deps() -> list[AssetKey]:
     """Every published model, and every model a blocking gate check guards: a blocking check
     stops only the assets directly downstream of the asset it checks."""
-    from orchestration.assets.dbt import complaints_dbt_models
     from orchestration.checks import GATED_TABLES
+    from orchestration.project import dbt_model_names
 
     return [
-        key
-        for key in complaints_dbt_models.keys
-        if key.path[-1].startswith(PUBLISHED_PREFIXES) or key.path[-1] in GATED_TABLES
+        AssetKey(name)
+        for name in dbt_model_names()
+        if name.startswith(PUBLISHED_PREFIXES) or name in GATED_TABLES
     ]
 
 
@@ -34,7 +36,7 @@ def publish_deps() -> list[AssetKey]:
 )
 def published_marts(
     context: AssetExecutionContext, warehouse: WarehouseResource
-) -> MaterializeResult:
+) -> MaterializeResult[Any]:
     result = publish(warehouse.build_db, warehouse.published_db, run_id=context.run_id)
     counts = result.rows
     context.log.info(

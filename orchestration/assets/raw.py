@@ -1,6 +1,6 @@
 """Ingest assets: each extract partition -> its rows in the raw tables of the build database."""
 
-import hashlib
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -20,6 +20,7 @@ from ingest.raw_tables import RAW_TABLES, ExtractMeta
 from orchestration.partitions import extracts_partitions
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import (
+    WAIVER_COLUMNS,
     remove_extracts,
     replace_extracts,
     replace_waivers,
@@ -44,7 +45,9 @@ RAW_EXTRACTS_KEY = "raw_extracts"
     # Prune first, then parse: the registry must not run after new rows were written.
     deps=["extract_registry"],
 )
-def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def raw_extracts(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult[Any]:
     keys = list(context.partition_keys)
     try:
         entries = {e.extract_id: e for e in load_manifest(warehouse.landing)}
@@ -68,16 +71,7 @@ def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -
                 description=f"extract {key}: {exc}",
                 metadata={"file": entry.path, "line": exc.line or 0, "reason": exc.reason},
             ) from None
-        meta = ExtractMeta(
-            key,
-            entry.council,
-            entry.period,
-            entry.kind,
-            entry.path,
-            hashlib.sha256(data).hexdigest(),
-            entry.source_url,
-        )
-        parsed.append((meta, result))
+        parsed.append((ExtractMeta.of(entry, data), result))
         failed = len(result.failed_totals)
         per_extract.append(
             f"| {key} | {entry.kind} | {entry.period} | {len(result.repairs)} | "
@@ -120,7 +114,7 @@ def raw_extracts(context: AssetExecutionContext, warehouse: WarehouseResource) -
 )
 def extract_registry(
     context: AssetExecutionContext, warehouse: WarehouseResource
-) -> MaterializeResult:
+) -> MaterializeResult[Any]:
     try:
         listed = {e.extract_id for e in load_manifest(warehouse.landing)}
     except ExtractError as exc:
@@ -141,16 +135,25 @@ def extract_registry(
     group_name="ingest",
     kinds={"yaml", "duckdb"},
     description=(
-        "Reviewed waivers (expectations/waivers.yml) loaded into raw.waivers. A waiver applies "
+        "Reviewed waivers (expectations/waivers.yml, or the file the configuration names) loaded "
+        "into raw.waivers. A waiver applies "
         "only when extract, check, scope, measure, stated and computed values all match exactly."
     ),
     pool="build_db_writer",
 )
-def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult:
+def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult[Any]:
     from expectations.waivers import load_waivers
 
-    waivers = load_waivers()
+    waivers = load_waivers(warehouse.config.waivers_file)
     rows = [w.as_row() for w in waivers]
     with warehouse.connect() as con:
         replace_waivers(con, rows)
-    return MaterializeResult(metadata={"waivers": len(rows)})
+    return MaterializeResult(
+        metadata={
+            "waivers": len(rows),
+            "dagster/row_count": len(rows),
+            "dagster/column_schema": TableSchema(
+                columns=[TableColumn(name, sql_type) for name, sql_type in WAIVER_COLUMNS]
+            ),
+        }
+    )

@@ -1,6 +1,7 @@
 """The analysts' HTML report as an asset downstream of the publication."""
 
 from pathlib import Path
+from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
@@ -23,7 +24,7 @@ from orchestration.resources import WarehouseResource
 )
 def analysts_report(
     context: AssetExecutionContext, warehouse: WarehouseResource
-) -> MaterializeResult:
+) -> MaterializeResult[Any]:
     published = warehouse.published_db
     out = Path(published).parent / REPORT_NAME
     result = build_report(published, out)

@@ -103,9 +103,10 @@ def ranked_rates(frame: pd.DataFrame, title: str, rate_title: str) -> alt.LayerC
     text = base.mark_text(align="left", dx=3, fontSize=10).encode(
         x=alt.X("rate:Q", scale=alt.Scale(domain=[0, 1])), text="rate_label:N"
     )
-    return (bars + text).properties(
+    chart: alt.LayerChart = (bars + text).properties(
         width=WIDTH + 60, height=_height(len(frame)), title=title, description=title
     )
+    return chart
 
 
 def heatmap(
@@ -131,18 +132,19 @@ def heatmap(
             alt.datum.instances > threshold, alt.value("white"), alt.value("black")
         ),
     )
-    return (cells + text).properties(
+    chart: alt.LayerChart = (cells + text).properties(
         width=max(44 * len(columns), 120),
         height=_height(len(rows)),
         title=title,
         description=title,
     )
+    return chart
 
 
 def trend(frame: pd.DataFrame, value: str, value_title: str, title: str, rate: bool) -> alt.Chart:
     """One line per department across periods."""
     axis = alt.Axis(format="%") if rate else alt.Axis(format=",")
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
@@ -152,10 +154,12 @@ def trend(frame: pd.DataFrame, value: str, value_title: str, title: str, rate: b
         )
         .properties(width=WIDTH - 40, height=220, title=title, description=title)
     )
+    return chart
 
 
 def trends(left: alt.Chart, right: alt.Chart) -> alt.HConcatChart:
-    return alt.hconcat(left, right).resolve_scale(color="shared")
+    chart: alt.HConcatChart = alt.hconcat(left, right).resolve_scale(color="shared")
+    return chart
 
 
 def reconciliation(frame: pd.DataFrame, title: str) -> alt.LayerChart:
@@ -177,9 +181,10 @@ def reconciliation(frame: pd.DataFrame, title: str) -> alt.LayerChart:
         x="control_totals:Q", text=alt.Text("control_totals:Q", format=",")
     )
     extracts = frame["extract_id"].nunique()
-    return (bars + text).properties(
+    chart: alt.LayerChart = (bars + text).properties(
         width=WIDTH + 60,
         height=alt.Step(12) if extracts else 40,
         title=title,
         description=title,
     )
+    return chart

@@ -1,12 +1,13 @@
--- The five Appendix 1 outcomes, in source column order.
+-- The five Appendix 1 outcomes, in source column order (the shared vocabulary,
+-- ingest/vocabulary.py: names, labels, which are decisions and which find fault).
+{%- set names = vocab('outcomes') %}
+{%- set labels = vocab('outcome_labels') %}
 with outcomes as (
     select * from (
         values
-            ('withdrawn', 'Withdrawn', 1),
-            ('not_upheld', 'Not upheld', 2),
-            ('partly_upheld', 'Partly upheld', 3),
-            ('rejected', 'Rejected', 4),
-            ('upheld', 'Upheld', 5)
+        {%- for name in names %}
+            ({{ sql_string(name) }}, {{ sql_string(labels[loop.index0]) }}, {{ loop.index }}){{ ',' if not loop.last }}
+        {%- endfor %}
     ) as v (outcome, outcome_label, sort_order)
 ),
 
@@ -15,8 +16,8 @@ final as (
         outcome,
         outcome_label,
         cast(sort_order as integer) as sort_order,
-        outcome not in ('withdrawn', 'rejected') as is_decided,
-        outcome in ('upheld', 'partly_upheld') as is_fault_found
+        outcome in ({% for o in vocab('decided_outcomes') %}{{ sql_string(o) }}{{ ', ' if not loop.last }}{% endfor %}) as is_decided,
+        outcome in ({% for o in vocab('fault_found_outcomes') %}{{ sql_string(o) }}{{ ', ' if not loop.last }}{% endfor %}) as is_fault_found
     from outcomes
 )
 

@@ -24,7 +24,7 @@ labels as (
     union all
     select root_cause, false, true from subtotals where root_cause is not null
     union all
-    select '(not stated)', true, false
+    select {{ term('not_stated_cause') }}, true, false
 ),
 
 distinct_labels as (
@@ -41,8 +41,8 @@ final as (
         {{ surrogate_key(['distinct_labels.cause_label']) }} as root_cause_key,
         distinct_labels.cause_label,
         {{ match_key('distinct_labels.cause_label') }} as cause_label_normalised,
-        coalesce(categories.root_cause_category, 'Unclassified') as root_cause_category,
-        coalesce(categories.category_kind, 'unclassified') as category_kind,
+        coalesce(categories.root_cause_category, {{ term('unclassified_category') }}) as root_cause_category,
+        coalesce(categories.category_kind, {{ term('unclassified_kind') }}) as category_kind,
         categories.root_cause_category is not null as is_mapped,
         distinct_labels.is_service_cause,
         distinct_labels.is_outcome_root_cause

@@ -1,5 +1,5 @@
--- The parser's control totals with reviewed waivers applied by EXACT match on extract_id, level,
--- scope, measure, stated and computed.
+-- The parser's control totals with reviewed waivers applied (macros/waivers.sql: an exact match on
+-- extract_id, level, scope, measure, stated and computed).
 with extracts as (
     select * from {{ ref('stg_raw__extracts') }}
 ),
@@ -26,13 +26,9 @@ final as (
         coalesce(control_totals.difference, control_totals.computed - control_totals.stated) as difference,
         control_totals.parser_status,
         waivers.waiver_ids is not null as waiver_matched,
+        {{ reconciliation_status("control_totals.parser_status = " ~ status('ok'), 'waivers.waiver_ids') }} as status,
         case
-            when control_totals.parser_status = 'ok' then 'ok'
-            when waivers.waiver_ids is not null then 'waived'
-            else 'failed'
-        end as status,
-        case
-            when control_totals.parser_status <> 'ok' and waivers.waiver_ids is not null
+            when control_totals.parser_status <> {{ status('ok') }} and waivers.waiver_ids is not null
                 then concat_ws(' | ', control_totals.explanation, 'waived: ' || waivers.waiver_reason)
             else control_totals.explanation
         end as explanation,
@@ -44,12 +40,7 @@ final as (
     from control_totals
     inner join extracts on control_totals.extract_id = extracts.extract_id
     left join waivers
-        on control_totals.extract_id = waivers.extract_id
-        and control_totals.level = waivers.level
-        and control_totals.scope = waivers.scope
-        and control_totals.measure = waivers.measure
-        and control_totals.stated = waivers.stated
-        and control_totals.computed = waivers.computed
+        on {{ waiver_applies('control_totals', 'waivers') }}
 )
 
 select * from final

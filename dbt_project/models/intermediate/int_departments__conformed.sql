@@ -104,7 +104,7 @@ final as (
         departments.directorate,
         departments.directorate_normalised,
         departments.department_inferred,
-        coalesce(best_family.service_family, 'unmapped') as service_family,
+        coalesce(best_family.service_family, {{ term('unmapped_family') }}) as service_family,
         departments.first_period,
         departments.last_period,
         departments.extract_count

@@ -37,7 +37,7 @@ not_stated as (
         false as is_cause_stated,
         service_areas.instances - service_areas.sub_group_instances as instances
     from service_areas
-    inner join labels on labels.cause_label = '(not stated)'
+    inner join labels on labels.cause_label = {{ term('not_stated_cause') }}
     where service_areas.cause_count = 0
         and (service_areas.sub_group_count = 0 or service_areas.instances <> service_areas.sub_group_instances)
 ),
@@ -50,7 +50,7 @@ unioned as (
 
 final as (
     select
-        {{ surrogate_key(['service_areas.extract_id', 'unioned.service_area_key', "coalesce(cast(unioned.cause_ordinal as varchar), '(not stated)')"]) }} as instance_key,
+        {{ surrogate_key(['service_areas.extract_id', 'unioned.service_area_key', "coalesce(cast(unioned.cause_ordinal as varchar), " ~ term('not_stated_cause') ~ ")"]) }} as instance_key,
         service_areas.extract_id,
         service_areas.council,
         service_areas.period,

@@ -16,9 +16,12 @@ labels as (
 ),
 
 unpivoted as (
-    unpivot outcome_rows
-    on {{ outcome_columns() | join(', ') }}
-    into name outcome value outcome_count
+    {{ unpivot(
+        'outcome_rows',
+        ['extract_id', 'source_line', 'row_ordinal', 'department', 'department_normalised',
+         'root_cause', 'issue_type', 'total'],
+        outcome_columns(), 'outcome', 'outcome_count'
+    ) }}
 ),
 
 final as (

@@ -6,18 +6,13 @@ with waivers as (
 
 final as (
     select
-        extract_id,
-        level,
-        scope,
-        measure,
-        stated,
-        computed,
+        {{ waiver_key() | join(',\n        ') }},
         string_agg(waiver_id, ', ' order by waiver_id) as waiver_ids,
         string_agg(distinct reason, '; ') as waiver_reason,
         string_agg(distinct reviewed_by, ', ') as waiver_reviewed_by,
         max(reviewed_on) as waiver_reviewed_on
     from waivers
-    group by extract_id, level, scope, measure, stated, computed
+    group by {{ waiver_key() | join(', ') }}
 )
 
 select * from final

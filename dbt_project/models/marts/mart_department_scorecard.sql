@@ -9,10 +9,7 @@ by_department as (
         department,
         service_family,
         extract_id,
-        {%- for outcome in outcome_columns() %}
-        cast(coalesce(sum(outcome_count) filter (where outcome = '{{ outcome }}'), 0) as bigint) as {{ outcome }},
-        {%- endfor %}
-        cast(coalesce(sum(outcome_count), 0) as bigint) as total
+        {{ outcome_counts('outcome', 'outcome_count') }}
     from outcomes
     group by all
 ),
@@ -23,15 +20,11 @@ final as (
         council,
         department,
         service_family,
-        withdrawn,
-        not_upheld,
-        partly_upheld,
-        rejected,
-        upheld,
+        {%- for name in outcome_columns() %}
+        {{ name }},
+        {%- endfor %}
         total,
-        upheld + partly_upheld + not_upheld as decided,
-        {{ safe_divide('upheld + partly_upheld', 'upheld + partly_upheld + not_upheld') }} as fault_found_rate,
-        {{ safe_divide('upheld', 'upheld + partly_upheld + not_upheld') }} as uphold_rate,
+        {{ outcome_metrics() }},
         {{ safe_divide('total', 'sum(total) over council_period') }} as share_of_total,
         cast(rank() over (partition by council, period order by total desc) as bigint) as rank_by_total,
         extract_id

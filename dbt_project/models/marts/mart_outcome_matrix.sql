@@ -13,10 +13,7 @@ pivoted as (
         issue_type,
         extract_id,
         min(source_line) as source_line,
-        {%- for outcome in outcome_columns() %}
-        cast(coalesce(sum(outcome_count) filter (where outcome = '{{ outcome }}'), 0) as bigint) as {{ outcome }},
-        {%- endfor %}
-        cast(coalesce(sum(outcome_count), 0) as bigint) as total
+        {{ outcome_counts('outcome', 'outcome_count') }}
     from outcomes
     group by all
 ),
@@ -30,15 +27,11 @@ final as (
         root_cause,
         root_cause_category,
         issue_type,
-        withdrawn,
-        not_upheld,
-        partly_upheld,
-        rejected,
-        upheld,
+        {%- for name in outcome_columns() %}
+        {{ name }},
+        {%- endfor %}
         total,
-        upheld + partly_upheld + not_upheld as decided,
-        {{ safe_divide('upheld + partly_upheld', 'upheld + partly_upheld + not_upheld') }} as fault_found_rate,
-        {{ safe_divide('upheld', 'upheld + partly_upheld + not_upheld') }} as uphold_rate,
+        {{ outcome_metrics() }},
         extract_id,
         source_line
     from pivoted

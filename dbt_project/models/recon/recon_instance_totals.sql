@@ -42,9 +42,9 @@ by_parent as (
 heading_checks as (
     select
         headings.extract_id,
-        'heading' as level,
+        {{ level('heading') }} as level,
         headings.heading_text as scope,
-        'instances' as measure,
+        {{ measure('instances') }} as measure,
         headings.source_line,
         headings.stated_instances as stated,
         coalesce(by_heading.computed, 0) as computed,
@@ -59,10 +59,9 @@ heading_checks as (
 service_area_checks as (
     select
         service_areas.extract_id,
-        'service_area' as level,
-        concat_ws(' - ', service_areas.department, service_areas.directorate)
-            || ' / ' || service_areas.service_area as scope,
-        'instances' as measure,
+        {{ level('service_area') }} as level,
+        {{ scope_service_area('service_areas.department', 'service_areas.directorate', 'service_areas.service_area') }} as scope,
+        {{ measure('instances') }} as measure,
         service_areas.source_line,
         service_areas.instances as stated,
         coalesce(by_service_area.cause_instances, 0) + coalesce(by_parent.sub_group_instances, 0) as computed,
@@ -78,9 +77,9 @@ service_area_checks as (
 upheld_checks as (
     select
         extract_id,
-        'service_area_upheld' as level,
-        concat_ws(' - ', department, directorate) || ' / ' || service_area as scope,
-        'upheld_or_partly_upheld_within_instances' as measure,
+        {{ level('service_area_upheld') }} as level,
+        {{ scope_service_area('department', 'directorate', 'service_area') }} as scope,
+        {{ measure('upheld_or_partly_upheld_within_instances') }} as measure,
         source_line,
         upheld_or_partly_upheld as stated,
         instances as computed,
@@ -108,21 +107,12 @@ final as (
         cast(checks.computed as bigint) as computed,
         cast(checks.computed - checks.stated as bigint) as difference,
         not checks.passes and waivers.waiver_ids is not null as waived,
-        case
-            when checks.passes then 'ok'
-            when waivers.waiver_ids is not null then 'waived'
-            else 'failed'
-        end as status,
+        {{ reconciliation_status('checks.passes', 'waivers.waiver_ids') }} as status,
         waivers.waiver_ids,
         waivers.waiver_reason
     from checks
     left join waivers
-        on checks.extract_id = waivers.extract_id
-        and checks.level = waivers.level
-        and checks.scope = waivers.scope
-        and checks.measure = waivers.measure
-        and checks.stated = waivers.stated
-        and checks.computed = waivers.computed
+        on {{ waiver_applies('checks', 'waivers') }}
 )
 
 select * from final

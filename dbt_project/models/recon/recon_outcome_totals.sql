@@ -12,32 +12,36 @@ waivers as (
     select * from {{ ref('int_waivers__grouped') }}
 ),
 
+stated_long as (
+    {{ unpivot(
+        'subtotals',
+        ['extract_id', 'level', 'department', 'root_cause', 'source_line'],
+        outcome_columns() + ['total'], 'measure', 'stated'
+    ) }}
+),
+
 stated as (
     select
         extract_id,
         level,
         case level
-            when 'root_cause' then department || ' / ' || root_cause
-            when 'department' then department
-            when 'grand_total' then 'Grand Total'
+            when {{ level('root_cause') }} then {{ scope_root_cause('department', 'root_cause') }}
+            when {{ level('department') }} then department
+            when {{ level('grand_total') }} then {{ term('grand_total') }}
         end as scope,
         department,
         root_cause,
         source_line,
         measure,
         stated
-    from (
-        unpivot subtotals
-        on {{ outcome_columns() | join(', ') }}, total
-        into name measure value stated
-    )
+    from stated_long
 ),
 
 -- Each outcome row counted once under its own outcome and once under 'total'.
 measures as (
     select extract_id, department, root_cause, outcome as measure, outcome_count from outcomes
     union all
-    select extract_id, department, root_cause, 'total' as measure, outcome_count from outcomes
+    select extract_id, department, root_cause, {{ measure('total') }} as measure, outcome_count from outcomes
 ),
 
 by_root_cause as (
@@ -68,24 +72,24 @@ compared as (
         stated.stated,
         cast(coalesce(
             case stated.level
-                when 'root_cause' then by_root_cause.computed
-                when 'department' then by_department.computed
-                when 'grand_total' then by_extract.computed
+                when {{ level('root_cause') }} then by_root_cause.computed
+                when {{ level('department') }} then by_department.computed
+                when {{ level('grand_total') }} then by_extract.computed
             end, 0) as bigint) as computed
     from stated
     left join by_root_cause
-        on stated.level = 'root_cause'
+        on stated.level = {{ level('root_cause') }}
         and stated.extract_id = by_root_cause.extract_id
         and stated.department = by_root_cause.department
         and stated.root_cause = by_root_cause.root_cause
         and stated.measure = by_root_cause.measure
     left join by_department
-        on stated.level = 'department'
+        on stated.level = {{ level('department') }}
         and stated.extract_id = by_department.extract_id
         and stated.department = by_department.department
         and stated.measure = by_department.measure
     left join by_extract
-        on stated.level = 'grand_total'
+        on stated.level = {{ level('grand_total') }}
         and stated.extract_id = by_extract.extract_id
         and stated.measure = by_extract.measure
 ),
@@ -101,21 +105,12 @@ final as (
         compared.computed,
         compared.computed - compared.stated as difference,
         compared.stated <> compared.computed and waivers.waiver_ids is not null as waived,
-        case
-            when compared.stated = compared.computed then 'ok'
-            when waivers.waiver_ids is not null then 'waived'
-            else 'failed'
-        end as status,
+        {{ reconciliation_status('compared.stated = compared.computed', 'waivers.waiver_ids') }} as status,
         waivers.waiver_ids,
         waivers.waiver_reason
     from compared
     left join waivers
-        on compared.extract_id = waivers.extract_id
-        and compared.level = waivers.level
-        and compared.scope = waivers.scope
-        and compared.measure = waivers.measure
-        and compared.stated = waivers.stated
-        and compared.computed = waivers.computed
+        on {{ waiver_applies('compared', 'waivers') }}
 )
 
 select * from final

@@ -1,5 +1,5 @@
--- Every reviewed waiver and whether it matches (exactly: extract_id, level, scope, measure,
--- stated, computed) a control total that does not hold, so stale waivers are visible.
+-- Every reviewed waiver and whether it applies (macros/waivers.sql) to a control total that does
+-- not hold, so stale waivers are visible.
 with waivers as (
     select * from {{ ref('stg_raw__waivers') }}
 ),
@@ -17,19 +17,19 @@ recon_instances as (
 ),
 
 parser_failures as (
-    select distinct extract_id, level, scope, measure, stated, computed
+    select distinct {{ waiver_key() | join(', ') }}
     from control_totals
-    where parser_status <> 'ok'
+    where parser_status <> {{ status('ok') }}
 ),
 
 recon_failures as (
-    select distinct extract_id, level, scope, measure, stated, computed
+    select distinct {{ waiver_key() | join(', ') }}
     from (
         select * from recon_outcomes
         union all by name
         select * from recon_instances
     )
-    where status <> 'ok'
+    where status <> {{ status('ok') }}
 ),
 
 final as (
@@ -49,19 +49,9 @@ final as (
         parser_failures.extract_id is not null or recon_failures.extract_id is not null as matched
     from waivers
     left join parser_failures
-        on waivers.extract_id = parser_failures.extract_id
-        and waivers.level = parser_failures.level
-        and waivers.scope = parser_failures.scope
-        and waivers.measure = parser_failures.measure
-        and waivers.stated = parser_failures.stated
-        and waivers.computed = parser_failures.computed
+        on {{ waiver_applies('parser_failures', 'waivers') }}
     left join recon_failures
-        on waivers.extract_id = recon_failures.extract_id
-        and waivers.level = recon_failures.level
-        and waivers.scope = recon_failures.scope
-        and waivers.measure = recon_failures.measure
-        and waivers.stated = recon_failures.stated
-        and waivers.computed = recon_failures.computed
+        on {{ waiver_applies('recon_failures', 'waivers') }}
 )
 
 select * from final

@@ -13,12 +13,9 @@ final as (
         trim(issue_type) as issue_type,
         {{ normalise_name('issue_type') }} as issue_type_normalised,
         cast(ordinal as integer) as row_ordinal,
-        cast(withdrawn as bigint) as withdrawn,
-        cast(not_upheld as bigint) as not_upheld,
-        cast(partly_upheld as bigint) as partly_upheld,
-        cast(rejected as bigint) as rejected,
-        cast(upheld as bigint) as upheld,
-        cast(total as bigint) as total
+        {%- for name in outcome_columns() + ['total'] %}
+        cast({{ name }} as bigint) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from source
 )
 

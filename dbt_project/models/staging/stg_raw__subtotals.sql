@@ -9,12 +9,9 @@ final as (
         trim(level) as level,
         nullif(trim(department), '') as department,
         nullif(trim(root_cause), '') as root_cause,
-        cast(withdrawn as bigint) as withdrawn,
-        cast(not_upheld as bigint) as not_upheld,
-        cast(partly_upheld as bigint) as partly_upheld,
-        cast(rejected as bigint) as rejected,
-        cast(upheld as bigint) as upheld,
-        cast(total as bigint) as total
+        {%- for name in outcome_columns() + ['total'] %}
+        cast({{ name }} as bigint) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from source
 )
 

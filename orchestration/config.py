@@ -1,0 +1,101 @@
+"""Where things live: resolved once into one `ComplaintsConfig`, read by everything else.
+
+The CLI resolves it from its options, the environment and the defaults; the code location
+(`orchestration.definitions.defs`) resolves it from the environment and the defaults; the
+resources carry it into assets, checks, the sensor and the schedule. Resolving reads the
+environment and never writes it, and creates no folder: `ensure_folders()` does that, when a run
+starts. See docs/DESIGN.md, "Configuration".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+LANDING_ENV = "COMPLAINTS_LANDING"
+WAREHOUSE_ENV = "COMPLAINTS_WAREHOUSE"
+WAIVERS_ENV = "COMPLAINTS_WAIVERS"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+
+# Defaults, relative to the current folder (a checkout's root under `make run` / `make dev`).
+DEFAULT_LANDING = Path("data") / "landing"
+DEFAULT_WAREHOUSE = Path("warehouse")
+DEFAULT_DAGSTER_HOME = Path(".dagster_home")
+
+BUILD_DB_NAME = "build.duckdb"
+PUBLISHED_DB_NAME = "marts.duckdb"
+DBT_TARGET_NAME = "dbt_target"
+
+
+def _absolute(path: str | os.PathLike[str]) -> Path:
+    return Path(path).expanduser().resolve()
+
+
+def _pick(
+    explicit: str | os.PathLike[str] | None,
+    environ: Mapping[str, str],
+    name: str,
+    default: Path,
+) -> Path:
+    """The option beats the environment variable beats the default."""
+    return _absolute(explicit or environ.get(name) or default)
+
+
+@dataclass(frozen=True)
+class ComplaintsConfig:
+    """The folders one deployment of the warehouse uses (all absolute)."""
+
+    landing_dir: Path
+    warehouse_dir: Path
+    dagster_home: Path
+    waivers_file: Path | None = None
+    """Reviewed waivers; None means the file shipped with the package (expectations/waivers.yml)."""
+
+    @classmethod
+    def resolve(
+        cls,
+        landing: str | os.PathLike[str] | None = None,
+        warehouse: str | os.PathLike[str] | None = None,
+        dagster_home: str | os.PathLike[str] | None = None,
+        waivers: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ComplaintsConfig:
+        env = os.environ if environ is None else environ
+        waivers_raw = waivers or env.get(WAIVERS_ENV)
+        return cls(
+            landing_dir=_pick(landing, env, LANDING_ENV, DEFAULT_LANDING),
+            warehouse_dir=_pick(warehouse, env, WAREHOUSE_ENV, DEFAULT_WAREHOUSE),
+            dagster_home=_pick(dagster_home, env, DAGSTER_HOME_ENV, DEFAULT_DAGSTER_HOME),
+            waivers_file=_absolute(waivers_raw) if waivers_raw else None,
+        )
+
+    @property
+    def build_db(self) -> Path:
+        """Written only by the pipeline (one writer)."""
+        return self.warehouse_dir / BUILD_DB_NAME
+
+    @property
+    def published_db(self) -> Path:
+        """Only ever replaced whole (write-audit-publish)."""
+        return self.warehouse_dir / PUBLISHED_DB_NAME
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's manifest and run artifacts for this warehouse (never inside the package)."""
+        return self.warehouse_dir / DBT_TARGET_NAME
+
+    @property
+    def log_dir(self) -> Path:
+        return self.warehouse_dir / "logs"
+
+    def dbt_vars(self) -> str:
+        """`--vars` for every dbt invocation: the profile reads the build database from it."""
+        return json.dumps({"build_db": str(self.build_db)})
+
+    def ensure_folders(self) -> None:
+        """Create the warehouse folder and the Dagster home: called when a run starts."""
+        self.warehouse_dir.mkdir(parents=True, exist_ok=True)
+        self.dagster_home.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,85 @@
+"""Importing any module of the product changes nothing on disk and nothing in os.environ.
+
+Each package is walked in a fresh interpreter (so every module really is imported, not found in
+the cache of this test process), from an empty working folder, with bytecode writing off (the
+interpreter's own cache is not the module's doing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("ingest", "expectations", "orchestration")
+SKIPPED_FOLDERS = {".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+
+IMPORT_ALL = """
+import importlib, json, os, pkgutil, sys
+before = dict(os.environ)
+names = []
+for package in sys.argv[1:]:
+    module = importlib.import_module(package)
+    names.append(package)
+    for info in pkgutil.walk_packages(module.__path__, package + "."):
+        if info.name.endswith("dbt_project") or ".dbt_project." in info.name:
+            continue  # data folders shipped as a package, not modules
+        importlib.import_module(info.name)
+        names.append(info.name)
+after = dict(os.environ)
+changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+print(json.dumps({"modules": names, "environ_changed": changed}))
+"""
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    found: dict[str, tuple[int, int]] = {}
+    for current, folders, files in os.walk(folder):
+        folders[:] = [d for d in folders if d not in SKIPPED_FOLDERS]
+        for name in [*files, *folders]:
+            path = Path(current) / name
+            stat = path.stat()
+            found[str(path.relative_to(folder))] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+def test_importing_every_module_writes_nothing(tmp_path: Path) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("COMPLAINTS_", "DAGSTER_"))
+    }
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(ROOT), HOME=str(home))
+    repo_before, cwd_before, home_before = snapshot(ROOT), snapshot(cwd), snapshot(home)
+
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL, *PACKAGES],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert {
+        "orchestration.definitions",
+        "orchestration.cli",
+        "orchestration.resources",
+        "orchestration.sensors",
+        "orchestration.schedules",
+        "orchestration.assets.dbt",
+        "orchestration.dagster_compat",
+        "expectations.runner",
+        "ingest.vocabulary",
+    } <= set(report["modules"])
+    assert report["environ_changed"] == []
+    assert snapshot(cwd) == cwd_before  # no warehouse/, no .dagster_home/
+    assert snapshot(home) == home_before
+    assert snapshot(ROOT) == repo_before
