@@ -192,8 +192,12 @@ def build_dbt_assets(project: DbtProject) -> Any:
             # One target folder per warehouse (it also holds the manifest), overwritten each run.
             target_path=config.dbt_target_dir,
         )
-        # dagster-dbt waits for dbt to exit (DuckDB lets no reader in beside its writer), then
-        # reads row counts and column schemas through a read-only adapter in this process.
+        # Wait for dbt to exit first, reading its output as it comes (`is_successful` keeps it):
+        # the metadata below needs the finished database (DuckDB lets no reader in beside its
+        # writer), and dagster-dbt's metadata thread pool polls in a loop while its input
+        # iterator blocks, which held a whole core for the length of the build.
+        invocation.is_successful()
+        # Row counts and column schemas through a read-only adapter in this process.
         events = invocation.stream().fetch_row_counts().fetch_column_metadata()
         try:
             yield from _complete_metadata(events, invocation)
