@@ -144,6 +144,11 @@ def run(
         help="Parse only this extract (its manifest id); the others keep their raw rows, and "
         "dbt, the gate and publication run on all of them.",
     ),
+    wait: float | None = typer.Option(
+        None,
+        "--wait",
+        help="Seconds to wait for another live run holding the warehouse (default 900).",
+    ),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
     import warnings
@@ -159,15 +164,33 @@ def run(
     # measured with gc.callbacks); 10x fewer full collections cost no measurable memory.
     gc.set_threshold(700, 10, 100)
 
+    from orchestration.errors import CliError, ExitCode, usable_folder
+    from orchestration.recovery import WarehouseBusy
+
     config = ComplaintsConfig.resolve(landing, warehouse, dagster_home)
-    configure_instance(config)
-    with open_instance(config) as instance:
-        s = run_pipeline(
-            config, instance, log_level="DEBUG" if verbose else "WARNING", partition=partition
-        )
+    try:
+        usable_folder(config.warehouse_dir, "warehouse folder", "--warehouse")
+        usable_folder(config.dagster_home, "Dagster home", "--dagster-home")
+        configure_instance(config)
+        with open_instance(config) as instance:
+            s = run_pipeline(
+                config,
+                instance,
+                log_level="DEBUG" if verbose else "WARNING",
+                partition=partition,
+                wait_seconds=wait,
+                say=lambda line: typer.echo(line, err=True),
+            )
+    except CliError as exc:
+        for line in exc.lines():
+            typer.echo(line, err=True)
+        raise typer.Exit(int(exc.code)) from None
+    except WarehouseBusy as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(int(ExitCode.BUSY)) from None
     if s.error:
         typer.echo(f"error: {s.error}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(int(ExitCode.INPUT))
     _print_summary(s, partition is not None, verbose)
     # Everything durable is committed and closed by now; what is left on the heap (Dagster's
     # definitions, dbt's manifest, Great Expectations) needs no final cycle collection.

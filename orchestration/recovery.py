@@ -166,12 +166,12 @@ def recover_dead_runs(instance: DagsterInstance, exclude: str | None = None) -> 
     for run_id in stale:
         if any(r.run_id == run_id for r in recovered):
             continue
-        run = instance.get_run_by_id(run_id)
-        if run is not None and run.status in ACTIVE_STATUSES:
+        ended = instance.get_run_by_id(run_id)
+        if ended is not None and ended.status in ACTIVE_STATUSES:
             continue
         _free(instance, run_id)
         if slots[run_id]:
-            job = run.job_name if run is not None else "unknown job"
+            job = ended.job_name if ended is not None else "unknown job"
             recovered.append(Recovered(run_id, job, f"run {run_id}", slots[run_id], False))
     return recovered
 

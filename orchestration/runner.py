@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +100,8 @@ def run_pipeline(
     instance: DagsterInstance | None = None,
     log_level: str = "WARNING",
     partition: str | None = None,
+    wait_seconds: float | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Sync partitions with the manifest, then materialise everything in one run.
 
@@ -124,12 +127,50 @@ def run_pipeline(
         )
     selected = [partition] if partition is not None else keys
 
+    # Crash recovery (orchestration/recovery.py): runs of ours whose process died are marked
+    # failed and their pool slot freed; a live run holding the warehouse is waited for, bounded.
+    from orchestration.recovery import (
+        DEFAULT_WAIT_SECONDS,
+        Watchdog,
+        process_tags,
+        run_of_this_process,
+        wait_for_warehouse,
+    )
+
+    tell = say or (lambda _line: None)
+    timeout = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    wait_for_warehouse(
+        instance,
+        timeout,
+        on_wait=lambda runs: tell(
+            "waiting for the warehouse: held by "
+            + "; ".join(r.run_id for r in runs)
+            + f" (at most {timeout:.0f} s)"
+        ),
+        on_recover=lambda item: tell(item.line()),
+    )
+    for line in remove_stale_temporaries(config.published_db):
+        tell(line)
+
     published = config.published_db
     before = published.stat().st_mtime_ns if published.exists() else None
     log_path = config.log_dir / "last_run.log"
-    result = _execute(
-        defs.resolve_job_def("refresh_warehouse"), instance, selected, log_level, log_path
-    )
+    current = instance  # the watchdog's thread needs a non-Optional reference
+    with Watchdog(
+        current,
+        lambda: run_of_this_process(current),
+        timeout,
+        on_timeout=lambda busy: _give_up(current, busy, tell),
+        on_recover=lambda item: tell(item.line()),
+    ):
+        result = _execute(
+            defs.resolve_job_def("refresh_warehouse"),
+            instance,
+            selected,
+            log_level,
+            log_path,
+            extra_tags=process_tags(),
+        )
     summary = summarise(result, selected)
     summary.published, summary.log_path = published, log_path
     from expectations.runner import data_docs_index
@@ -140,6 +181,42 @@ def run_pipeline(
     summary.published_updated = after is not None and after != before
     summary.rows_per_mart = rows_per_mart(published)
     return summary
+
+
+def _give_up(instance: DagsterInstance, busy: Exception, tell: Callable[[str], None]) -> None:
+    """The watchdog's timeout: Dagster's executor waits for a pool slot in a loop no signal
+    interrupts, so the run is reported failed and this process ends (exit code BUSY)."""
+    from orchestration.errors import ExitCode
+    from orchestration.recovery import run_of_this_process
+
+    run_id = run_of_this_process(instance)
+    run = instance.get_run_by_id(run_id) if run_id else None
+    if run is not None:
+        instance.report_run_failed(run, f"Gave up waiting for the warehouse: {busy}")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    tell(f"error: {busy}")
+    os._exit(int(ExitCode.BUSY))
+
+
+def stale_temporaries(published: Path) -> list[Path]:
+    """Temporary publication files of ours (publication.py's naming: `.<name>.<32 hex>.tmp` and
+    its `.wal`) that a killed run left next to the published file."""
+    pattern = re.compile(rf"^\.{re.escape(published.name)}\.[0-9a-f]{{32}}\.tmp(\.wal)?$")
+    folder = published.parent
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if pattern.match(p.name) and p.is_file())
+
+
+def remove_stale_temporaries(published: Path) -> list[str]:
+    """Remove them (call only once no other live run holds the warehouse); one line per file."""
+    lines = []
+    for path in stale_temporaries(published):
+        with contextlib.suppress(FileNotFoundError):
+            size = path.stat().st_size
+            path.unlink()
+            lines.append(f"removed {path.name} ({size} bytes) left by an earlier, killed run")
+    return lines
 
 
 def sync_partitions(instance: DagsterInstance, landing: Path) -> list[str]:
@@ -162,6 +239,7 @@ def _execute(
     selected: list[str],
     log_level: str,
     log_path: Path,
+    extra_tags: dict[str, str] | None = None,
 ) -> ExecuteInProcessResult:
     """One in-process run over the selected partitions; dbt's console output goes to a log file
     unless asked for (the Dagster UI keeps it too)."""
@@ -174,7 +252,7 @@ def _execute(
         stack.enter_context(event_batching(instance))
         return job.execute_in_process(
             instance=instance,
-            tags=all_partitions_tags(selected),
+            tags={**all_partitions_tags(selected), **(extra_tags or {})},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )

@@ -1,0 +1,149 @@
+"""Crash recovery and litter, at the level of a real Dagster instance and real files: a run whose
+process is gone loses its claim on the warehouse; a live one is waited for, bounded; the CLI
+refuses an unusable warehouse folder in a few lines with its exit code. (The `kill -9` of a real
+run is in tests/test_reliability.py.)"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+
+from orchestration.config import ComplaintsConfig
+from orchestration.errors import ExitCode
+from orchestration.recovery import (
+    HOST_TAG,
+    PID_TAG,
+    POOL,
+    PROCESS_STARTED_TAG,
+    WarehouseBusy,
+    process_tags,
+    recover_dead_runs,
+    wait_for_warehouse,
+)
+from orchestration.runner import configure_instance, open_instance, remove_stale_temporaries
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
+    """A real persistent instance, configured as `complaints run` configures it."""
+    config = ComplaintsConfig.resolve(
+        landing=tmp_path / "landing", warehouse=tmp_path / "wh", dagster_home=tmp_path / "home"
+    )
+    configure_instance(config)
+    with open_instance(config) as inst:
+        yield inst
+
+
+def _dead_process_tags() -> dict[str, str]:
+    """Tags of a process that really ran on this host and has really ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    started = psutil.Process(child.pid).create_time()
+    child.wait()
+    return {
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(child.pid),
+        PROCESS_STARTED_TAG: f"{started:.3f}",
+    }
+
+
+def _holding_run(instance: DagsterInstance, tags: dict[str, str]) -> DagsterRun:
+    """A started run of ours that holds the pool's one slot, as a run killed during dbt leaves."""
+    run = instance.add_run(
+        DagsterRun(
+            job_name="refresh_warehouse",
+            run_id=str(uuid.uuid4()),
+            status=DagsterRunStatus.STARTED,
+            tags=tags,
+        )
+    )
+    storage = instance.event_log_storage
+    storage.set_concurrency_slots(POOL, 1)
+    assert storage.claim_concurrency_slot(POOL, run.run_id, "dbt_models").is_claimed
+    return run
+
+
+def _claimed(instance: DagsterInstance) -> list[str]:
+    return [s.run_id for s in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots]
+
+
+def test_dead_run_is_marked_failed_and_its_slot_freed(instance: DagsterInstance) -> None:
+    dead = _holding_run(instance, _dead_process_tags())
+    assert _claimed(instance) == [dead.run_id]
+
+    recovered = recover_dead_runs(instance)
+
+    assert [r.run_id for r in recovered] == [dead.run_id]
+    assert recovered[0].slots_freed == 1
+    assert recovered[0].line().startswith(f"recovered: run {dead.run_id} (refresh_warehouse")
+    run = instance.get_run_by_id(dead.run_id)
+    assert run is not None and run.status == DagsterRunStatus.FAILURE
+    assert _claimed(instance) == []
+    # The next run does not wait at all.
+    wait_for_warehouse(instance, timeout=0.5, poll=0.05)
+
+
+def test_live_run_is_waited_for_then_named(instance: DagsterInstance) -> None:
+    live = _holding_run(instance, process_tags())  # this very process: alive
+
+    assert recover_dead_runs(instance) == []
+    with pytest.raises(WarehouseBusy) as raised:
+        wait_for_warehouse(instance, timeout=0.3, poll=0.05)
+
+    assert live.run_id in str(raised.value) and "--wait" in str(raised.value)
+    assert _claimed(instance) == [live.run_id]
+    run = instance.get_run_by_id(live.run_id)
+    assert run is not None and run.status == DagsterRunStatus.STARTED
+
+
+def test_run_of_another_host_is_never_failed(instance: DagsterInstance) -> None:
+    tags = {**_dead_process_tags(), HOST_TAG: "another-host.invalid"}
+    other = _holding_run(instance, tags)
+
+    assert recover_dead_runs(instance) == []
+    run = instance.get_run_by_id(other.run_id)
+    assert run is not None and run.status == DagsterRunStatus.STARTED
+
+
+def test_stale_temporaries_of_ours_are_removed_others_kept(tmp_path: Path) -> None:
+    published = tmp_path / "marts.duckdb"
+    ours = tmp_path / f".marts.duckdb.{uuid.uuid4().hex}.tmp"
+    wal = Path(f"{ours}.wal")
+    theirs = [tmp_path / ".marts.duckdb.notours.tmp", tmp_path / "other.duckdb.tmp"]
+    for path in [ours, wal, *theirs]:
+        path.write_bytes(b"x" * 10)
+
+    lines = remove_stale_temporaries(published)
+
+    assert len(lines) == 2 and all("left by an earlier, killed run" in line for line in lines)
+    assert not ours.exists() and not wal.exists()
+    assert all(p.exists() for p in theirs)
+
+
+def _complaints(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    exe = Path(sys.executable).parent / "complaints"
+    return subprocess.run(
+        [str(exe), "run", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_warehouse_that_is_a_file_is_refused_in_a_few_lines(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse"
+    warehouse.write_text("not a folder")
+
+    result = _complaints(tmp_path, "--warehouse", str(warehouse))
+
+    assert result.returncode == ExitCode.WAREHOUSE
+    assert result.stderr.startswith(f"error: the warehouse folder {warehouse} is a file")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.splitlines()) <= 3
+    assert warehouse.read_text() == "not a folder"
