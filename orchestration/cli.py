@@ -188,6 +188,16 @@ def run(
     except WarehouseBusy as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(int(ExitCode.BUSY)) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing half-published is left", err=True)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except Exception as exc:  # a bug: a few lines here, the trace in the log file
+        if verbose:
+            raise
+        trace = _write_trace(config.log_dir)
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        typer.echo(f"  the full trace is in {trace} (or run with --verbose)", err=True)
+        raise typer.Exit(int(ExitCode.INTERNAL)) from None
     if s.error:
         typer.echo(f"error: {s.error}", err=True)
         raise typer.Exit(int(ExitCode.INPUT))
@@ -196,6 +206,23 @@ def run(
     # definitions, dbt's manifest, Great Expectations) needs no final cycle collection.
     gc.freeze()
     raise typer.Exit(0 if s.success and not s.checks_failed else 1)
+
+
+def _write_trace(log_dir: Path) -> Path:
+    """The current exception's traceback, in the log folder (the temp folder if unwritable)."""
+    import tempfile
+    import traceback
+
+    text = traceback.format_exc()
+    for folder in (log_dir, Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "complaints-error.log"
+            path.write_text(text)
+            return path
+        except OSError:
+            continue
+    return Path("<unwritable>")
 
 
 def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
@@ -222,8 +249,10 @@ def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
         typer.echo(f"  warning {name}")
     for step in s.failed_steps:
         typer.echo(f"  FAILED step {step}")
-    for table, n in s.rows_per_mart.items():
-        typer.echo(f"  {table}: {n} rows")
+    # Row counts only of a publication this run made: the previous one's would read as this run's.
+    if s.published_updated:
+        for table, n in s.rows_per_mart.items():
+            typer.echo(f"  {table}: {n} rows")
     state = "updated" if s.published_updated else "UNCHANGED (previous publication kept)"
     typer.echo(f"published file: {s.published} [{state}]")
     if s.data_docs:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from dagster_dbt import DbtCliResource
 
 from orchestration.config import ComplaintsConfig
@@ -39,6 +39,24 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             dagster_home=Path(self.dagster_home or ComplaintsConfig.resolve().dagster_home),
             waivers_file=Path(self.waivers_file) if self.waivers_file else None,
         )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Where a run's resources start (any launcher: `complaints run`, the daemon's run worker,
+        `dagster job execute`; the jobs run in-process, so this is the run's process): record
+        that process in the run's tags and recover runs of ours that died holding the warehouse
+        (orchestration/recovery.py)."""
+        run = context.dagster_run
+        instance = context.instance
+        if run is None or instance is None:
+            return
+        from orchestration.recovery import process_tags, recover_dead_runs
+
+        try:
+            instance.add_run_tags(run.run_id, process_tags())
+            for item in recover_dead_runs(instance, exclude=run.run_id):
+                get_dagster_logger().warning(item.line())
+        except Exception as exc:  # recovery must never fail the run it protects
+            get_dagster_logger().warning(f"crash recovery skipped: {exc}")
 
     @property
     def build_db(self) -> Path:

@@ -147,3 +147,31 @@ def test_warehouse_that_is_a_file_is_refused_in_a_few_lines(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr + result.stdout
     assert len(result.stderr.splitlines()) <= 3
     assert warehouse.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("extracts: []\n", "'extracts' is empty"),
+        (None, "no manifest.yml in the landing folder"),
+    ],
+)
+def test_unusable_landing_is_an_input_error_that_deletes_nothing(
+    tmp_path: Path, manifest: str | None, message: str
+) -> None:
+    landing = tmp_path / "landing"
+    if manifest is not None:
+        landing.mkdir()
+        (landing / "manifest.yml").write_text(manifest)
+    warehouse = tmp_path / "wh"
+    warehouse.mkdir()
+    published = warehouse / "marts.duckdb"
+    published.write_bytes(b"stands for a previous publication")
+
+    result = _complaints(tmp_path, "--landing", str(landing), "--warehouse", str(warehouse))
+
+    assert result.returncode == ExitCode.INPUT
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert published.read_bytes() == b"stands for a previous publication"
+    assert not [p for p in warehouse.iterdir() if ".tmp" in p.name]
