@@ -22,13 +22,17 @@ from typing import Final
 import yaml
 
 from ingest.departments import Department, load_department_file, parse_department_entries
-from ingest.errors import ManifestError
+from ingest.errors import ExtractError, ManifestError
 from ingest.records import KINDS
 
 MANIFEST_NAME: Final = "manifest.yml"
 MAX_MANIFEST_BYTES: Final = 1 << 20
 MAX_DEPTH: Final = 6
 MAX_TEXT: Final = 1000
+MAX_EXTRACT_BYTES: Final = 64 << 20
+"""Default maximum extract size: real appendices are a few kilobytes; a file this large is not one
+appendix, and parsing it would hold it (and its rows) in memory. Configurable
+(ComplaintsConfig.max_extract_bytes, COMPLAINTS_MAX_EXTRACT_BYTES)."""
 _REQUIRED: Final = ("path", "council", "period", "kind")
 _OPTIONAL: Final = ("id", "source_url", "notes", "departments", "department_map")
 _PERIOD: Final = re.compile(r"(\d{4})/(\d{2})")
@@ -51,19 +55,43 @@ class ManifestEntry:
     file overridden by its inline entries (the bundled council file comes under both)."""
     line: int | None = None
 
-    def read_bytes(self) -> bytes:
-        return self.absolute_path.read_bytes()
+    def read_bytes(self, max_bytes: int = MAX_EXTRACT_BYTES) -> bytes:
+        return read_extract(self.absolute_path, max_bytes)
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.read_bytes()).hexdigest()
+        return _file_hash(self.absolute_path).hexdigest()
 
     def fingerprint(self) -> str:
         """Content hash plus every manifest field that changes what the rows say."""
-        h = hashlib.sha256(self.read_bytes())
+        h = _file_hash(self.absolute_path)
         mapping = sorted((k, v.department, v.directorate) for k, v in self.departments.items())
         fields = [self.kind, self.period, self.council, self.path, self.source_url, mapping]
         h.update(json.dumps(fields, sort_keys=True).encode())
         return h.hexdigest()
+
+
+def _file_hash(path: Path) -> hashlib._Hash:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h
+
+
+def read_extract(path: Path, max_bytes: int = MAX_EXTRACT_BYTES) -> bytes:
+    """An extract's bytes, refused (ExtractError naming the file) beyond `max_bytes`; never reads
+    more than one byte past the limit, so a file that grows while read is refused too."""
+    with Path(path).open("rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ExtractError(
+            str(path),
+            None,
+            f"the extract is larger than the maximum extract size ({max_bytes} bytes): a real "
+            "appendix is far smaller; check the file, or raise COMPLAINTS_MAX_EXTRACT_BYTES "
+            "(ComplaintsConfig.max_extract_bytes) if it really is one appendix",
+        )
+    return data
 
 
 def default_id(path: str) -> str:

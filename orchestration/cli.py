@@ -54,12 +54,14 @@ def check(
     """
     from ingest.api import parse_extract
     from ingest.errors import ExtractError
+    from ingest.manifest import read_extract
     from ingest.report import build_report, render_text
+    from orchestration.config import ComplaintsConfig
 
     try:
         inputs = _check_inputs(file, kind, period, council, departments, manifest)
         try:
-            data = file.read_bytes()
+            data = read_extract(file, ComplaintsConfig.resolve().max_extract_bytes)
         except OSError as exc:
             raise ExtractError(str(file), None, f"cannot read file: {exc.strerror}") from None
         parsed = parse_extract(

@@ -15,10 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.manifest import MAX_EXTRACT_BYTES
+
 LANDING_ENV = "COMPLAINTS_LANDING"
 WAREHOUSE_ENV = "COMPLAINTS_WAREHOUSE"
 WAIVERS_ENV = "COMPLAINTS_WAIVERS"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
+MAX_EXTRACT_BYTES_ENV = "COMPLAINTS_MAX_EXTRACT_BYTES"
 
 # Defaults, relative to the current folder (a checkout's root under `make run` / `make dev`).
 DEFAULT_LANDING = Path("data") / "landing"
@@ -53,6 +56,8 @@ class ComplaintsConfig:
     dagster_home: Path
     waivers_file: Path | None = None
     """Reviewed waivers; None means the file shipped with the package (expectations/waivers.yml)."""
+    max_extract_bytes: int = MAX_EXTRACT_BYTES
+    """Extracts larger than this are refused, naming the file (ingest/manifest.py)."""
 
     @classmethod
     def resolve(
@@ -65,11 +70,17 @@ class ComplaintsConfig:
     ) -> ComplaintsConfig:
         env = os.environ if environ is None else environ
         waivers_raw = waivers or env.get(WAIVERS_ENV)
+        limit_raw = env.get(MAX_EXTRACT_BYTES_ENV, "").strip()
+        if limit_raw and not (limit_raw.isdigit() and int(limit_raw) > 0):
+            raise ValueError(
+                f"{MAX_EXTRACT_BYTES_ENV} must be a positive number of bytes, not {limit_raw!r}"
+            )
         return cls(
             landing_dir=_pick(landing, env, LANDING_ENV, DEFAULT_LANDING),
             warehouse_dir=_pick(warehouse, env, WAREHOUSE_ENV, DEFAULT_WAREHOUSE),
             dagster_home=_pick(dagster_home, env, DAGSTER_HOME_ENV, DEFAULT_DAGSTER_HOME),
             waivers_file=_absolute(waivers_raw) if waivers_raw else None,
+            max_extract_bytes=int(limit_raw) if limit_raw else MAX_EXTRACT_BYTES,
         )
 
     @property

@@ -21,6 +21,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
     landing_dir: str
     dagster_home: str | None = None
     waivers_file: str | None = None
+    max_extract_bytes: int | None = None
 
     @classmethod
     def from_config(cls, config: ComplaintsConfig) -> WarehouseResource:
@@ -29,6 +30,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             landing_dir=str(config.landing_dir),
             dagster_home=str(config.dagster_home),
             waivers_file=str(config.waivers_file) if config.waivers_file else None,
+            max_extract_bytes=config.max_extract_bytes,
         )
 
     @property
@@ -38,6 +40,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             warehouse_dir=Path(self.warehouse_dir),
             dagster_home=Path(self.dagster_home or ComplaintsConfig.resolve().dagster_home),
             waivers_file=Path(self.waivers_file) if self.waivers_file else None,
+            **({"max_extract_bytes": self.max_extract_bytes} if self.max_extract_bytes else {}),
         )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:

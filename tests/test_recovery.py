@@ -1,4 +1,4 @@
-"""Crash recovery and litter, at the level of a real Dagster instance and real files: a run whose
+"""Crash recovery, litter, the maximum extract size and CLI failures, at the level of a real Dagster instance and real files: a run whose
 process is gone loses its claim on the warehouse; a live one is waited for, bounded; the CLI
 refuses an unusable warehouse folder in a few lines with its exit code. (The `kill -9` of a real
 run is in tests/test_reliability.py.)"""
@@ -175,3 +175,35 @@ def test_unusable_landing_is_an_input_error_that_deletes_nothing(
     assert "Traceback" not in result.stderr + result.stdout
     assert published.read_bytes() == b"stands for a previous publication"
     assert not [p for p in warehouse.iterdir() if ".tmp" in p.name]
+
+
+def test_extract_over_the_maximum_size_is_refused_naming_the_file(tmp_path: Path) -> None:
+    from tests.pipeline import APPENDIX_1, REAL_LANDING
+
+    extract = tmp_path / "big.txt"
+    extract.write_bytes((REAL_LANDING / APPENDIX_1).read_bytes())
+    size = extract.stat().st_size
+    env = {**os.environ, "COMPLAINTS_MAX_EXTRACT_BYTES": str(size - 1)}
+    exe = Path(sys.executable).parent / "complaints"
+    args = [str(exe), "check", str(extract), "--kind", "outcome_matrix", "--period", "2022/23"]
+
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    accepted = subprocess.run(
+        args,
+        env={**env, "COMPLAINTS_MAX_EXTRACT_BYTES": str(size)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert refused.returncode == ExitCode.INPUT
+    assert refused.stderr.startswith(f"error: {extract}")
+    assert f"larger than the maximum extract size ({size - 1} bytes)" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    # Read and reconciled (the four totals the reviewed waivers cover fail here: exit 1, not 2).
+    assert accepted.returncode == ExitCode.FAILED, accepted.stderr
+    assert "maximum extract size" not in accepted.stdout + accepted.stderr
+    assert (
+        ComplaintsConfig.resolve(environ={"COMPLAINTS_MAX_EXTRACT_BYTES": "5"}).max_extract_bytes
+        == 5
+    )

@@ -401,3 +401,86 @@ def test_sigkill_during_dbt_then_next_run_succeeds(
         assert con.execute("select sum(total) from mart_department_scorecard").fetchone() == (1945,)
     leftovers = [p.name for p in warehouse.iterdir() if ".tmp" in p.name]
     assert leftovers == []
+
+
+def test_sigkill_of_a_launched_run_worker_then_complaints_run_recovers(
+    workspace: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The daemon-holds-the-slot variant: a run started by another launcher (here `dagster job
+    execute`, the same in-process execution a daemon's run worker does) records its process where
+    its resources start; killed during dbt, it is recovered by the next `complaints run`."""
+    import json
+
+    from dagster import DagsterInstance
+
+    from orchestration.config import ComplaintsConfig
+    from orchestration.recovery import PID_TAG, POOL
+    from orchestration.runner import configure_instance, sync_partitions
+    from orchestration.schedules import all_partitions_tags
+
+    landing, warehouse = workspace
+    published = warehouse / "marts.duckdb"
+    before = digest(published)
+    home = tmp_path / "dagster_home"
+    configure_instance(
+        ComplaintsConfig.resolve(landing=landing, warehouse=warehouse, dagster_home=home)
+    )
+    with DagsterInstance.from_config(str(home)) as instance:
+        keys = sync_partitions(instance, landing)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "COMPLAINTS_LANDING": str(landing),
+        "COMPLAINTS_WAREHOUSE": str(warehouse),
+    }
+    bin_dir = Path(sys.executable).parent
+    worker = subprocess.Popen(
+        [
+            str(bin_dir / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "orchestration.definitions",
+            "-j",
+            "refresh_warehouse",
+            "--tags",
+            json.dumps(all_partitions_tags(keys)),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not _dbt_running(worker.pid):
+            assert worker.poll() is None, "the launched run ended before dbt started"
+            assert time.monotonic() < deadline, "dbt never started"
+            time.sleep(0.2)
+        time.sleep(3)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    assert digest(published) == before
+    with DagsterInstance.from_config(str(home)) as instance:
+        killed = {
+            s.run_id for s in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+        }
+        assert len(killed) == 1
+        run = instance.get_run_by_id(next(iter(killed)))
+        assert run is not None and PID_TAG in run.tags, "the resource did not record the process"
+
+    again = subprocess.run(
+        [str(bin_dir / "complaints"), "run", "--wait", "60"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    recovered = [line for line in again.stderr.splitlines() if line.startswith("recovered: ")]
+    assert len(recovered) == 1 and next(iter(killed)) in recovered[0], again.stderr
+    assert "[updated]" in again.stdout
+    assert not [p.name for p in warehouse.iterdir() if ".tmp" in p.name]

@@ -63,8 +63,8 @@ def raw_extracts(
     per_extract: list[str] = []
     for key in keys:
         entry = entries[key]
-        data = entry.read_bytes()
         try:
+            data = entry.read_bytes(warehouse.config.max_extract_bytes)
             result = parse_entry(entry, data)
         except ExtractError as exc:
             raise Failure(
