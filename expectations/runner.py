@@ -7,6 +7,7 @@ warehouse folder and rendered as static Data Docs there.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -104,9 +105,10 @@ def markdown_table(frame: pd.DataFrame) -> str:
     def cell(value: Any) -> str:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return ""
-        return str(value).replace("|", "\\|").replace("\n", " ")
+        # Names come from the extracts: HTML in one must show as text in Dagster's markdown.
+        return html.escape(str(value), quote=False).replace("|", "\\|").replace("\n", " ")
 
-    header = "| " + " | ".join(frame.columns) + " |"
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])

@@ -207,3 +207,16 @@ def test_extract_over_the_maximum_size_is_refused_naming_the_file(tmp_path: Path
         ComplaintsConfig.resolve(environ={"COMPLAINTS_MAX_EXTRACT_BYTES": "5"}).max_extract_bytes
         == 5
     )
+
+
+def test_html_in_a_name_is_escaped_in_dagster_markdown() -> None:
+    import pandas as pd
+
+    from expectations.runner import markdown_table
+
+    frame = pd.DataFrame({"service": ["<img src=x onerror=alert(1)> & Co | Ltd"], "n": [3]})
+
+    text = markdown_table(frame)
+
+    assert "<img" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; Co \\| Ltd" in text
