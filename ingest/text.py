@@ -23,6 +23,14 @@ def decode_extract(data: bytes, source: str) -> list[str]:
     """
     if not data.strip():
         raise EmptyExtractError(source, None, "file is empty (no text at all)")
+    wide = _utf16_or_32(data)
+    if wide is not None:
+        raise ExtractEncodingError(
+            source,
+            None,
+            f"the file is {wide} text, not UTF-8; extracts must be UTF-8. Convert it with "
+            f"`iconv -f {wide} -t UTF-8 FILE > FILE.utf8` (or save it as UTF-8)",
+        )
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise BinaryExtractError(
@@ -50,6 +58,27 @@ def decode_extract(data: bytes, source: str) -> list[str]:
             source, where, "file is binary (control characters), not a text extract"
         )
     return text.split("\n")
+
+
+def _utf16_or_32(data: bytes) -> str | None:
+    """The UTF-16/32 encoding a file is saved in (its byte order mark, or, without one, text
+    whose every second byte in the first kilobyte is NUL), else None."""
+    for bom, name in (
+        (b"\xff\xfe\x00\x00", "UTF-32LE"),
+        (b"\x00\x00\xfe\xff", "UTF-32BE"),
+        (b"\xff\xfe", "UTF-16LE"),
+        (b"\xfe\xff", "UTF-16BE"),
+    ):
+        if data.startswith(bom):
+            return name
+    head = data[:1024]
+    if len(head) >= 4:
+        odd, even = head[1::2], head[0::2]
+        if odd.count(0) == len(odd) and even.count(0) == 0:
+            return "UTF-16LE"
+        if even.count(0) == len(even) and odd.count(0) == 0:
+            return "UTF-16BE"
+    return None
 
 
 def strip_tags(fragment: str) -> str:

@@ -220,3 +220,19 @@ def test_html_in_a_name_is_escaped_in_dagster_markdown() -> None:
 
     assert "<img" not in text
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; Co \\| Ltd" in text
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_extract_gets_a_hint_not_binary(encoding: str) -> None:
+    from ingest.errors import ExtractEncodingError
+    from ingest.text import decode_extract
+    from tests.pipeline import APPENDIX_1, REAL_LANDING
+
+    text = (REAL_LANDING / APPENDIX_1).read_text(encoding="utf-8")
+
+    with pytest.raises(ExtractEncodingError) as raised:
+        decode_extract(text.encode(encoding), "appendix.txt")
+
+    assert raised.value.source == "appendix.txt"
+    assert "not UTF-8" in raised.value.reason and "iconv -f UTF-" in raised.value.reason
+    assert "binary" not in str(raised.value)
