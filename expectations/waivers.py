@@ -138,4 +138,8 @@ def load_waivers(path: Path | None = None) -> list[Waiver]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise WaiverError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise WaiverError(f"{path}: not UTF-8 text; save the waiver file as UTF-8") from None
+    except OSError as exc:
+        raise WaiverError(f"{path}: cannot read the waiver file: {exc.strerror}") from None
     return parse_waivers(doc, str(path))

@@ -12,6 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from ingest.departments import Department
+    from orchestration.config import ComplaintsConfig
     from orchestration.runner import RunSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -173,6 +174,7 @@ def run(
     try:
         usable_folder(config.warehouse_dir, "warehouse folder", "--warehouse")
         usable_folder(config.dagster_home, "Dagster home", "--dagster-home")
+        _usable_waivers(config)
         configure_instance(config)
         with open_instance(config) as instance:
             s = run_pipeline(
@@ -208,6 +210,29 @@ def run(
     # definitions, dbt's manifest, Great Expectations) needs no final cycle collection.
     gc.freeze()
     raise typer.Exit(0 if s.success and not s.checks_failed else 1)
+
+
+def _usable_waivers(config: ComplaintsConfig) -> None:
+    """The waiver file, read before any run starts: its errors name the file and the waiver."""
+    from expectations.waivers import WaiverError, load_waivers
+    from orchestration.errors import CliError, ExitCode
+
+    named = config.waivers_file
+    if named is not None and not named.is_file():
+        raise CliError(
+            ExitCode.INPUT,
+            f"the waiver file {named} (COMPLAINTS_WAIVERS) does not exist",
+            "give the path of the reviewed waiver file, or unset COMPLAINTS_WAIVERS to use the "
+            "shipped one",
+        )
+    try:
+        load_waivers(named)
+    except WaiverError as exc:
+        raise CliError(
+            ExitCode.INPUT,
+            str(exc),
+            "fix that waiver (every field exact, as reviewed) or remove it; nothing was run",
+        ) from None
 
 
 def _write_trace(log_dir: Path) -> Path:

@@ -128,8 +128,8 @@ def test_stale_temporaries_of_ours_are_removed_others_kept(tmp_path: Path) -> No
     assert all(p.exists() for p in theirs)
 
 
-def _complaints(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+def _complaints(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), **extra_env}
     exe = Path(sys.executable).parent / "complaints"
     return subprocess.run(
         [str(exe), "run", *args], env=env, capture_output=True, text=True, timeout=120
@@ -236,3 +236,34 @@ def test_utf16_extract_gets_a_hint_not_binary(encoding: str) -> None:
     assert raised.value.source == "appendix.txt"
     assert "not UTF-8" in raised.value.reason and "iconv -f UTF-" in raised.value.reason
     assert "binary" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "waivers:\n  - id: w1\n    extract_id: x\n",
+            "waiver #1 (w1): missing",
+        ),
+        ("waivers: [\n", "not valid YAML"),
+        (None, "does not exist"),
+    ],
+)
+def test_waiver_file_errors_name_the_file_and_the_waiver(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    waivers = tmp_path / "my_waivers.yml"
+    if content is not None:
+        waivers.write_text(content)
+    warehouse = tmp_path / "wh"
+    warehouse.mkdir()
+    published = warehouse / "marts.duckdb"
+    published.write_bytes(b"previous publication")
+
+    result = _complaints(tmp_path, "--warehouse", str(warehouse), COMPLAINTS_WAIVERS=str(waivers))
+
+    assert result.returncode == ExitCode.INPUT
+    assert result.stderr.startswith("error: ") and str(waivers) in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert published.read_bytes() == b"previous publication"
