@@ -179,7 +179,8 @@ def run_pipeline(
     summary.data_docs = docs if docs.exists() else None
     after = published.stat().st_mtime_ns if published.exists() else None
     summary.published_updated = after is not None and after != before
-    summary.rows_per_mart = rows_per_mart(published)
+    # Counted only in a publication this run made (a previous file may even be unreadable).
+    summary.rows_per_mart = rows_per_mart(published) if summary.published_updated else {}
     return summary
 
 
