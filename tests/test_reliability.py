@@ -484,3 +484,35 @@ def test_sigkill_of_a_launched_run_worker_then_complaints_run_recovers(
     assert len(recovered) == 1 and next(iter(killed)) in recovered[0], again.stderr
     assert "[updated]" in again.stdout
     assert not [p.name for p in warehouse.iterdir() if ".tmp" in p.name]
+
+
+def test_corrupt_published_file_and_failed_run_print_the_step_not_old_rows(
+    workspace: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A failed run names the failing step and its reason, prints no row counts (there is no
+    publication of its own), never opens the unreadable previous file, and leaves it as it was."""
+    landing, warehouse = workspace
+    published = warehouse / "marts.duckdb"
+    published.write_bytes(b"not a database any more" * 100)
+    before = digest(published)
+    _truncated(landing)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "COMPLAINTS_LANDING": str(landing),
+        "COMPLAINTS_WAREHOUSE": str(warehouse),
+    }
+    complaints = Path(sys.executable).parent / "complaints"
+
+    result = subprocess.run(
+        [str(complaints), "run"], env=env, capture_output=True, text=True, timeout=600
+    )
+
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "FAILED step" in out and APPENDIX_1 in out, out
+    assert " rows" not in out, out
+    assert "UNCHANGED (previous publication kept)" in out
+    assert "Traceback" not in out and "IOException" not in out
+    assert digest(published) == before
+    assert not [p.name for p in warehouse.iterdir() if ".tmp" in p.name]
