@@ -81,8 +81,16 @@ def _file_hash(path: Path) -> hashlib._Hash:
 def read_extract(path: Path, max_bytes: int = MAX_EXTRACT_BYTES) -> bytes:
     """An extract's bytes, refused (ExtractError naming the file) beyond `max_bytes`; never reads
     more than one byte past the limit, so a file that grows while read is refused too."""
-    with Path(path).open("rb") as f:
-        data = f.read(max_bytes + 1)
+    try:
+        with Path(path).open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ExtractError(
+            str(path),
+            None,
+            f"cannot read the extract: {exc.strerror or exc}; if the landing folder changed "
+            "while the run read it, run again once it is complete",
+        ) from None
     if len(data) > max_bytes:
         raise ExtractError(
             str(path),

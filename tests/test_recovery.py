@@ -267,3 +267,16 @@ def test_waiver_file_errors_name_the_file_and_the_waiver(
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert published.read_bytes() == b"previous publication"
+
+
+def test_extract_gone_while_read_is_an_error_naming_it(tmp_path: Path) -> None:
+    from ingest.errors import ExtractError
+    from ingest.manifest import read_extract
+
+    gone = tmp_path / "landing" / "appendix.txt"
+
+    with pytest.raises(ExtractError) as raised:
+        read_extract(gone)
+
+    assert raised.value.source == str(gone)
+    assert "run again once it is complete" in raised.value.reason
