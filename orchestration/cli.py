@@ -180,7 +180,10 @@ def run(
             s = run_pipeline(
                 config,
                 instance,
-                log_level="DEBUG" if verbose else "WARNING",
+                # Dagster's console logger prints a failed step's stack trace at ERROR: without
+                # --verbose the summary names the step and its reason; the trace stays in the
+                # Dagster UI's event log.
+                log_level="DEBUG" if verbose else "CRITICAL",
                 partition=partition,
                 wait_seconds=wait,
                 say=lambda line: typer.echo(line, err=True),

@@ -266,6 +266,8 @@ def summarise(result: ExecuteInProcessResult, selected: list[str]) -> RunSummary
         if event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             message = error.message.strip() if error else "failed"
+            # A Failure's description is the reason; its class path is noise for the reader.
+            message = re.sub(r"^[\w.]*\bFailure: ", "", message)
             summary.failed_steps.append(f"{event.step_key}: {message}")
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             check = event.asset_check_evaluation_data
