@@ -234,3 +234,16 @@ def published_tables(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
         return {
             name: con.execute(f'select * from "{name}" order by all').fetchall() for name in names
         }
+
+
+def test_only_a_removal_requests_a_rebuild(tmp_path: Path) -> None:
+    landing, warehouse = copy_landing(tmp_path / "landing"), tmp_path / "warehouse"
+    load_raw(landing, warehouse)
+    instance = DagsterInstance.ephemeral()
+    assert not evaluate(instance, landing, warehouse).run_requests  # type: ignore[union-attr]
+
+    edit_manifest(landing, drop=APPENDIX_C)
+    request = the_run(evaluate(instance, landing, warehouse))
+    assert (request.job_name, request.tags[REMOVED_TAG]) == ("rebuild_without_parsing", C_ID)
+    assert RANGE_START not in request.tags
+    assert instance.get_dynamic_partitions(EXTRACTS_PARTITION) == [ONE_ID]
