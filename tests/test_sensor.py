@@ -29,14 +29,10 @@ from dagster import (
     build_sensor_context,
 )
 
-from ingest.api import parse_entry
-from ingest.manifest import load_manifest
-from ingest.raw_tables import ExtractMeta
 from orchestration.partitions import EXTRACTS_PARTITION
 from orchestration.resources import WarehouseResource
 from orchestration.sensors import REMOVED_TAG, landing_folder_sensor
-from orchestration.warehouse import replace_extracts, write_loaded_state
-from tests.pipeline import APPENDIX_C, config_for, copy_landing, replace_in_line, run
+from tests.pipeline import APPENDIX_C, config_for, copy_landing, load_raw, replace_in_line, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate import generate  # noqa: E402
@@ -76,20 +72,6 @@ def the_run(result: SensorResult | SkipReason) -> RunRequest:
     assert isinstance(result, SensorResult), result
     (request,) = result.run_requests or []
     return request
-
-
-def load_raw(landing: Path, warehouse: Path, ids: list[str] | None = None) -> None:
-    """What `raw_extracts` commits for these extracts (rows, fingerprints, state file)."""
-    warehouse.mkdir(parents=True, exist_ok=True)
-    pairs, fingerprints = [], {}
-    for entry in load_manifest(landing):
-        if ids is None or entry.extract_id in ids:
-            data = entry.read_bytes()
-            pairs.append((ExtractMeta.of(entry, data), parse_entry(entry, data)))
-            fingerprints[entry.extract_id] = entry.fingerprint(data)
-    with duckdb.connect(str(warehouse / "build.duckdb")) as con:
-        replace_extracts(con, pairs, fingerprints)
-        write_loaded_state(con, warehouse)
 
 
 def add_generated(landing: Path, scratch: Path, count: int) -> list[str]:
