@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 LANDING_ENV = "COMPLAINTS_LANDING"
 WAREHOUSE_ENV = "COMPLAINTS_WAREHOUSE"
 WAIVERS_ENV = "COMPLAINTS_WAIVERS"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
+TARGET_ENV = "COMPLAINTS_TARGET"
+POSTGRES_DSN_ENV = "COMPLAINTS_POSTGRES_DSN"
+TARGETS = ("duckdb", "postgres")
 
 # Defaults, relative to the current folder (a checkout's root under `make run` / `make dev`).
 DEFAULT_LANDING = Path("data") / "landing"
@@ -53,6 +56,12 @@ class ComplaintsConfig:
     dagster_home: Path
     waivers_file: Path | None = None
     """Reviewed waivers; None means the file shipped with the package (expectations/waivers.yml)."""
+    target: str = "duckdb"
+    """Where the warehouse is built and published: `duckdb` (files in warehouse_dir) or
+    `postgres` (a server: orchestration/postgres.py)."""
+    postgres_dsn: str | None = field(default=None, repr=False)
+    """libpq URL of the server for `target == "postgres"` (kept out of repr: it may hold a
+    password)."""
 
     @classmethod
     def resolve(
@@ -62,14 +71,21 @@ class ComplaintsConfig:
         dagster_home: str | os.PathLike[str] | None = None,
         waivers: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        target: str | None = None,
+        postgres_dsn: str | None = None,
     ) -> ComplaintsConfig:
         env = os.environ if environ is None else environ
         waivers_raw = waivers or env.get(WAIVERS_ENV)
+        chosen = target or env.get(TARGET_ENV) or "duckdb"
+        if chosen not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {chosen!r}")
         return cls(
             landing_dir=_pick(landing, env, LANDING_ENV, DEFAULT_LANDING),
             warehouse_dir=_pick(warehouse, env, WAREHOUSE_ENV, DEFAULT_WAREHOUSE),
             dagster_home=_pick(dagster_home, env, DAGSTER_HOME_ENV, DEFAULT_DAGSTER_HOME),
             waivers_file=_absolute(waivers_raw) if waivers_raw else None,
+            target=chosen,
+            postgres_dsn=postgres_dsn or env.get(POSTGRES_DSN_ENV) or None,
         )
 
     @property
