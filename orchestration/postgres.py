@@ -87,6 +87,7 @@ class PostgresRunSummary:
     rows_per_table: dict[str, int] = field(default_factory=dict)
     swap_attempts: int = 0
     error: str | None = None
+    run_id: str | None = None
 
 
 # --- connection ------------------------------------------------------------------------------
@@ -588,4 +589,30 @@ def run_postgres(
             summary.success = True
     except PostgresError as exc:
         summary.error = str(exc)
+    return summary
+
+
+def run_on_instance(config: ComplaintsConfig, instance: Any = None) -> PostgresRunSummary:
+    """`run_postgres` as a run of the Dagster job `publish_postgres` on the configuration's
+    instance (or `instance`), so the run and its checks land in Dagster's history."""
+    from dagster import DagsterInstance
+
+    from orchestration.postgres_job import POSTGRES_JOB, build_postgres_defs
+    from orchestration.runner import configure_instance
+
+    sink: list[PostgresRunSummary] = []
+    job = build_postgres_defs(config, sink).resolve_job_def(POSTGRES_JOB)
+    if instance is None:
+        configure_instance(config)
+        instance = DagsterInstance.from_config(str(config.dagster_home))
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    summary = sink[0] if sink else PostgresRunSummary(False, "", [], error="the step did not run")
+    summary.run_id = result.run_id
+    if not result.success and summary.error is None:
+        summary.error = "the Dagster run failed: see its log in the Dagster UI"
+        summary.success = False
     return summary
