@@ -541,11 +541,13 @@ def run_postgres(
     policy: SwapPolicy | None = None,
     analyst_role: str | None = None,
     before_swap: Callable[[str], None] | None = None,
+    after_build: Callable[[str], None] | None = None,
 ) -> PostgresRunSummary:
     """Load, build, audit and publish on the server; see the module docstring.
 
-    `before_swap(stage_schema)` is called once the new publication is staged (tests use it to
-    open an analyst's transaction right then).
+    Hooks for tests: `after_build(build_schema)` runs between dbt and the gate (to inject a
+    fault), `before_swap(stage_schema)` once the new publication is staged (to open an analyst's
+    transaction right then).
     """
     policy = policy or SwapPolicy()
     build = BUILD_PREFIX + uuid.uuid4().hex[:12]
@@ -562,6 +564,8 @@ def run_postgres(
             if not summary.dbt_ok:
                 summary.error = f"dbt build failed on {build}: `marts` unchanged (log: {log})"
                 return summary
+            if after_build is not None:
+                after_build(build)
             from expectations.postgres import validate_schema
 
             results = validate_schema(dsn, build, config.warehouse_dir)

@@ -57,3 +57,20 @@ def published_warehouse(tmp_path_factory: pytest.TempPathFactory):  # type: igno
     summary = run_on_persistent_instance(landing, warehouse, base / "dagster_home")
     assert summary.success, summary
     return summary, warehouse, landing
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():  # type: ignore[no-untyped-def]
+    """A throwaway PostgreSQL server for the session (tests/postgres_cluster.py): initdb and
+    pg_ctl in a temporary folder, as the `postgres` OS user when we are root; stopped and removed
+    afterwards. Skipped, saying why, only when the server binaries are not installed (`.ci/run`
+    installs Debian's `postgresql`)."""
+    from tests.postgres_cluster import find_bin_dir, start_cluster
+
+    if find_bin_dir() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
