@@ -54,7 +54,9 @@ def _sql_expectations(expectations: list[Any]) -> list[Any]:
 
 def _frame(con: psycopg.Connection[Any], schema: str, table: str) -> pd.DataFrame:
     with con.cursor() as cur:
-        cur.execute(sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
+        cur.execute(
+            sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        )
         names = [d.name for d in cur.description or []]
         return pd.DataFrame(cur.fetchall(), columns=names)
 
@@ -62,12 +64,16 @@ def _frame(con: psycopg.Connection[Any], schema: str, table: str) -> pd.DataFram
 def gate_context(con: psycopg.Connection[Any], schema: str) -> GateContext:
     s = sql.Identifier(schema)
     with con.cursor() as cur:
-        cur.execute(sql.SQL("select kind, extract_id from {}.dim_extract order by extract_id").format(s))
+        cur.execute(
+            sql.SQL("select kind, extract_id from {}.dim_extract order by extract_id").format(s)
+        )
         by_kind: dict[str, list[str]] = {}
         for kind, extract_id in cur.fetchall():
             by_kind.setdefault(kind, []).append(extract_id)
         cur.execute(
-            sql.SQL("select distinct root_cause_category from {}.root_cause_categories order by 1").format(s)
+            sql.SQL(
+                "select distinct root_cause_category from {}.root_cause_categories order by 1"
+            ).format(s)
         )
         categories = tuple(r[0] for r in cur.fetchall())
     return GateContext(extract_ids_by_kind=by_kind, seed_categories=categories)

@@ -150,7 +150,9 @@ def ensure_raw_schema(con: psycopg.Connection[Any]) -> None:
             )
 
 
-def _copy(cur: psycopg.Cursor[Any], table: str, names: list[str], rows: Iterable[tuple[object, ...]]) -> None:
+def _copy(
+    cur: psycopg.Cursor[Any], table: str, names: list[str], rows: Iterable[tuple[object, ...]]
+) -> None:
     statement = sql.SQL("copy {}.{} ({}) from stdin").format(
         sql.Identifier(RAW), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
     )
@@ -384,7 +386,9 @@ def stage_publication(
             counts[table] = int(row[0]) if row else 0
         if analyst_role:
             role = sql.Identifier(analyst_role)
-            cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(stage), role))
+            cur.execute(
+                sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(stage), role)
+            )
             cur.execute(
                 sql.SQL("grant select on all tables in schema {} to {}").format(
                     sql.Identifier(stage), role
@@ -492,7 +496,9 @@ def rollback(
             cur.execute(rename.format(sql.Identifier(tmp), sql.Identifier(PREVIOUS)))
             if role:
                 r = sql.Identifier(role)
-                cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(MARTS), r))
+                cur.execute(
+                    sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(MARTS), r)
+                )
                 cur.execute(
                     sql.SQL("revoke usage on schema {} from {}").format(sql.Identifier(PREVIOUS), r)
                 )
@@ -505,7 +511,9 @@ def current_publication_id(con: psycopg.Connection[Any]) -> str | None:
     if not schema_exists(con, MARTS):
         return None
     with con.cursor() as cur:
-        cur.execute(sql.SQL("select publication_id from {}.publication").format(sql.Identifier(MARTS)))
+        cur.execute(
+            sql.SQL("select publication_id from {}.publication").format(sql.Identifier(MARTS))
+        )
         row = cur.fetchone()
     con.commit()
     return str(row[0]) if row else None
@@ -582,9 +590,7 @@ def run_postgres(
             role = analyst_role if analyst_role is not None else _analyst_role()
             role = role if role and role_exists(con, role) else None
             con.commit()
-            stage, publication, summary.rows_per_table = stage_publication(
-                con, build, run_id, role
-            )
+            stage, publication, summary.rows_per_table = stage_publication(con, build, run_id, role)
             if before_swap is not None:
                 before_swap(stage)
             summary.swap_attempts = swap_in(con, stage, role, policy)

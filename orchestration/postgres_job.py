@@ -8,7 +8,6 @@ The gate runs inside the step, between build and swap, because the build schema 
 there; a failed suite is reported as a failed check and fails the step before the swap.
 """
 
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,7 +44,9 @@ GATE_SPECS = [
 ]
 
 
-def build_postgres_defs(config: ComplaintsConfig, sink: list[PostgresRunSummary] | None = None) -> Definitions:
+def build_postgres_defs(
+    config: ComplaintsConfig, sink: list[PostgresRunSummary] | None = None
+) -> Definitions:
     """The server-mode code location for `config`; `sink` receives each run's summary."""
 
     @asset(

@@ -68,7 +68,9 @@ def postgres_cluster():  # type: ignore[no-untyped-def]
     from tests.postgres_cluster import find_bin_dir, start_cluster
 
     if find_bin_dir() is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql"
+        )
     cluster = start_cluster()
     try:
         yield cluster

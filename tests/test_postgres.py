@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,11 @@ DAGSTER_YAML = PROJECT_ROOT / "deploy" / "dagster.yaml"
 PIPELINE, ANALYST_LOGIN = "complaints_pipeline", "analyst_alice"
 # Tables compared with DuckDB: every published one; of the publication tables those that do not
 # name this publication or its engine (`publication` itself holds ids, times and versions).
-VARYING = {"publication": None, "publication_extracts": "publication_id", "publication_waivers": "publication_id"}
+VARYING = {
+    "publication": None,
+    "publication_extracts": "publication_id",
+    "publication_waivers": "publication_id",
+}
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
 
@@ -62,7 +66,10 @@ def _normalise(columns: list[str], rows: list[tuple[Any, ...]], table: str) -> R
 def duckdb_tables(published: Path) -> dict[str, Rows]:
     out: dict[str, Rows] = {}
     with duckdb.connect(str(published), read_only=True) as con:
-        names = [r[0] for r in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute("select table_name from duckdb_tables() order by 1").fetchall()
+        ]
         for table in names:
             if table == "publication":
                 continue
@@ -84,7 +91,9 @@ def postgres_tables(dsn: str, schema: str = MARTS) -> dict[str, Rows]:
         for table in names:
             if table == "publication":
                 continue
-            cur = con.execute(sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
+            cur = con.execute(
+                sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            )
             columns = [d.name for d in cur.description or []]
             out[table] = _normalise(columns, cur.fetchall(), table)
     return out
@@ -92,7 +101,9 @@ def postgres_tables(dsn: str, schema: str = MARTS) -> dict[str, Rows]:
 
 def publication_id(dsn: str, schema: str = MARTS) -> str:
     with psycopg.connect(dsn) as con:
-        row = con.execute(sql.SQL("select publication_id from {}.publication").format(sql.Identifier(schema))).fetchone()
+        row = con.execute(
+            sql.SQL("select publication_id from {}.publication").format(sql.Identifier(schema))
+        ).fetchone()
     assert row is not None
     return str(row[0])
 
@@ -102,12 +113,11 @@ def apply_roles(cluster: Any) -> None:
     text = ROLES_SQL.read_text()
     before, _, after = text.partition("\\connect complaints")
     for db, part in (("postgres", before), ("complaints", after)):
-        statements = [s.strip() for s in part.split(";")]
+        code = "\n".join(ln for ln in part.splitlines() if not ln.strip().startswith("--"))
         with psycopg.connect(cluster.dsn(db=db), autocommit=True) as con:
-            for statement in statements:
-                lines = [ln for ln in statement.splitlines() if not ln.strip().startswith("--")]
-                if "".join(lines).strip():
-                    con.execute("\n".join(lines))
+            for statement in code.split(";"):
+                if statement.strip():
+                    con.execute(statement)
     with psycopg.connect(cluster.dsn(), autocommit=True) as con:
         con.execute(f"create database dagster owner {PIPELINE}")
 
@@ -140,7 +150,7 @@ class Story:
     rollback_cli: subprocess.CompletedProcess[str]
     after_rollback_id: str
     after_rollback_tables: dict[str, Rows]
-    notes: dict[str, Any] = field(default_factory=dict)
+    dagster_url: str = ""
 
 
 def _analyst_reads(con: psycopg.Connection[Any]) -> tuple[str, int]:
@@ -164,7 +174,9 @@ def _hold_analyst_transaction(dsn: str, view: AnalystView, ready: threading.Even
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     complaints = Path(sys.executable).parent / "complaints"
-    return subprocess.run([str(complaints), *args], capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run(
+        [str(complaints), *args], capture_output=True, text=True, env=env, timeout=900
+    )
 
 
 @pytest.fixture(scope="module")
@@ -183,11 +195,19 @@ def story(postgres_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         **os.environ,
         "COMPLAINTS_POSTGRES_DSN": pipeline_dsn,
         "DAGSTER_HOME": str(home),
-        "DAGSTER_POSTGRES_URL": cluster.dsn(user=PIPELINE, db="dagster"),
+        "DAGSTER_POSTGRES_URL": cluster.dsn(user=PIPELINE, db="dagster").replace(
+            "postgresql://", "postgresql+psycopg2://"
+        ),
     }
     seed_landing = copy_landing(base / "seed_landing")
     seed_cli = _cli(
-        "run", "--target", "postgres", "--landing", str(seed_landing), "--warehouse", str(base / "seed_wh"),
+        "run",
+        "--target",
+        "postgres",
+        "--landing",
+        str(seed_landing),
+        "--warehouse",
+        str(base / "seed_wh"),
         env=env,
     )
     assert seed_cli.returncode == 0, seed_cli.stdout + seed_cli.stderr
@@ -198,8 +218,11 @@ def story(postgres_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     multi_landing = base / "multi_landing"
     generate(multi_landing, extracts=8, seed=13, years=2)
     config = ComplaintsConfig.resolve(
-        landing=multi_landing, warehouse=base / "multi_wh", dagster_home=home,
-        target="postgres", postgres_dsn=pipeline_dsn,
+        landing=multi_landing,
+        warehouse=base / "multi_wh",
+        dagster_home=home,
+        target="postgres",
+        postgres_dsn=pipeline_dsn,
     )
     view, ready = AnalystView(), threading.Event()
     threads: list[threading.Thread] = []
@@ -236,9 +259,24 @@ def story(postgres_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     after_rollback_tables = postgres_tables(pipeline_dsn)
 
     yield Story(
-        cluster, pipeline_dsn, analyst_dsn, home, seed_cli, seed_id, seed_tables, multi_landing,
-        multi, multi_tables, view, faulted, after_fault_id, after_fault_tables, rollback_cli,
-        after_rollback_id, after_rollback_tables,
+        cluster,
+        pipeline_dsn,
+        analyst_dsn,
+        home,
+        seed_cli,
+        seed_id,
+        seed_tables,
+        multi_landing,
+        multi,
+        multi_tables,
+        view,
+        faulted,
+        after_fault_id,
+        after_fault_tables,
+        rollback_cli,
+        after_rollback_id,
+        after_rollback_tables,
+        env["DAGSTER_POSTGRES_URL"],
     )
 
 
@@ -319,10 +357,13 @@ def test_analysts_read_marts_and_nothing_else(story: Story) -> None:
                 con.execute(statement)
 
 
-def test_dagster_run_on_postgres_storage_is_visible_from_another_process(story: Story) -> None:
+def test_dagster_run_on_postgres_storage_is_visible_from_another_process(
+    story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The run of step 1 happened in the CLI's process; this process reads the same instance."""
     from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", story.dagster_url)
     with DagsterInstance.from_config(str(story.dagster_home)) as instance:
         assert type(instance.run_storage).__module__.startswith("dagster_postgres")
         assert type(instance.event_log_storage).__module__.startswith("dagster_postgres")
