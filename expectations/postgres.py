@@ -9,6 +9,7 @@ validated as a dataframe, exactly as on DuckDB. Either way a failed suite blocks
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,8 @@ def _sqlalchemy_url(dsn: str) -> str:
 
 def _postgres_source(context: Any, dsn: str) -> Any:
     """A fresh PostgreSQL data source (each run builds into a new schema: the old assets go)."""
-    try:
+    with contextlib.suppress(KeyError, ValueError):
         context.data_sources.delete(SOURCE_NAME)
-    except (KeyError, ValueError):
-        pass
     return context.data_sources.add_postgres(SOURCE_NAME, connection_string=_sqlalchemy_url(dsn))
 
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from orchestration.config import ComplaintsConfig
     from ingest.departments import Department
+    from orchestration.config import ComplaintsConfig
     from orchestration.runner import RunSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)

@@ -478,13 +478,10 @@ def rollback(
     """Swap `marts` and `marts_previous` (a second rollback rolls forward again); returns the
     publication id now in `marts`."""
     dsn = require_dsn(config)
-    role = analyst_role if analyst_role is not None else _analyst_role()
     with connect(dsn) as con:
         if not schema_exists(con, PREVIOUS):
             raise PostgresError(f"no previous publication (schema {PREVIOUS}) to roll back to")
-        con.commit()
-        role = role if role and role_exists(con, role) else None
-        con.commit()
+        role = granted_role(con, analyst_role)
         tmp = f"marts_rollback_{uuid.uuid4().hex[:8]}"
 
         def body(cur: psycopg.Cursor[Any]) -> None:
@@ -519,8 +516,15 @@ def current_publication_id(con: psycopg.Connection[Any]) -> str | None:
     return str(row[0]) if row else None
 
 
-def _analyst_role() -> str:
-    return os.environ.get(ANALYST_ROLE_ENV, DEFAULT_ANALYST_ROLE)
+def granted_role(con: psycopg.Connection[Any], explicit: str | None) -> str | None:
+    """The analysts' role publications are granted to ($COMPLAINTS_POSTGRES_ANALYST_ROLE, else
+    complaints_analyst), or None when the server has no such role (nothing is granted)."""
+    role = (
+        explicit if explicit is not None else os.environ.get(ANALYST_ROLE_ENV, DEFAULT_ANALYST_ROLE)
+    )
+    exists = bool(role) and role_exists(con, role)
+    con.commit()
+    return role if exists else None
 
 
 def drop_old_builds(con: psycopg.Connection[Any]) -> None:
@@ -587,9 +591,7 @@ def run_postgres(
                     f"the build is kept in schema {build} until the next run"
                 )
                 return summary
-            role = analyst_role if analyst_role is not None else _analyst_role()
-            role = role if role and role_exists(con, role) else None
-            con.commit()
+            role = granted_role(con, analyst_role)
             stage, publication, summary.rows_per_table = stage_publication(con, build, run_id, role)
             if before_swap is not None:
                 before_swap(stage)
