@@ -60,6 +60,29 @@ def published_warehouse(tmp_path_factory: pytest.TempPathFactory):  # type: igno
 
 
 @pytest.fixture(scope="session")
+def three_councils(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """(summary, landing, warehouse, instance) after one DuckDB run over 3 generated councils x 2
+    layouts (benchmarks/generate.py): tests/test_multi_council.py checks it, and the server-mode
+    tests compare the PostgreSQL publication of the same landing folder with it."""
+    import sys
+
+    from dagster import DagsterInstance
+
+    from tests.pipeline import run
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import generate
+
+    base = tmp_path_factory.mktemp("councils")
+    landing, warehouse = base / "landing", base / "warehouse"
+    # years=1: extracts 2k and 2k+1 are council k's Appendix C and Appendix 1 for 2018/19.
+    generate(landing, extracts=2 * 3, seed=5, years=1)
+    instance = DagsterInstance.ephemeral()
+    summary = run(landing, warehouse, instance=instance)
+    return summary, landing, warehouse, instance
+
+
+@pytest.fixture(scope="session")
 def postgres_cluster():  # type: ignore[no-untyped-def]
     """A throwaway PostgreSQL server for the session (tests/postgres_cluster.py): initdb and
     pg_ctl in a temporary folder, as the `postgres` OS user when we are root; stopped and removed

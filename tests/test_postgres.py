@@ -4,7 +4,7 @@ One story, run once per session (module fixture `story`), each test asserting on
 
 1. the bundled extracts through `complaints run --target postgres` in a separate process, its
    Dagster instance on PostgreSQL storage (deploy/dagster.yaml) -> publication A;
-2. a generated multi-council set through `run_postgres`, an analyst's transaction open on `marts`
+2. the generated three-council set of tests/test_multi_council.py through `run_postgres`, an analyst's transaction open on `marts`
    while the swap waits -> publication B;
 3. the same set again with a fault injected into the build schema -> blocked;
 4. `complaints publish --rollback` -> A again.
@@ -31,10 +31,7 @@ from psycopg import sql
 
 from orchestration.config import ComplaintsConfig
 from orchestration.postgres import MARTS, PREVIOUS, PostgresRunSummary, SwapPolicy, run_postgres
-from tests.pipeline import PROJECT_ROOT, SEED_ROWS_PER_MART, copy_landing, run
-
-sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
-from generate import generate  # noqa: E402
+from tests.pipeline import PROJECT_ROOT, SEED_ROWS_PER_MART, copy_landing
 
 pytestmark = pytest.mark.integration
 
@@ -180,7 +177,9 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def story(postgres_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+def story(
+    postgres_cluster: Any, three_councils: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Story]:
     cluster = postgres_cluster
     apply_roles(cluster)
     pipeline_dsn = cluster.dsn(user=PIPELINE, db="complaints")
@@ -215,8 +214,7 @@ def story(postgres_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     seed_tables = postgres_tables(pipeline_dsn)
 
     # 2. A generated multi-council set; an analyst's transaction open on marts during the swap.
-    multi_landing = base / "multi_landing"
-    generate(multi_landing, extracts=8, seed=13, years=2)
+    multi_landing = shutil.copytree(three_councils[1], base / "multi_landing")
     config = ComplaintsConfig.resolve(
         landing=multi_landing,
         warehouse=base / "multi_wh",
@@ -296,14 +294,12 @@ def test_bundled_publication_equals_duckdb(story: Story, published_warehouse: An
     assert {t: len(story.seed_tables[t][1]) for t in SEED_ROWS_PER_MART} == SEED_ROWS_PER_MART
 
 
-def test_multi_council_publication_equals_duckdb(story: Story, tmp_path: Path) -> None:
-    from dagster import DagsterInstance
-
-    landing = shutil.copytree(story.multi_landing, tmp_path / "landing")
-    summary = run(landing, tmp_path / "warehouse", instance=DagsterInstance.ephemeral())
+def test_multi_council_publication_equals_duckdb(story: Story, three_councils: Any) -> None:
+    summary, _, warehouse, _ = three_councils
     assert summary.success, summary
-    reference = duckdb_tables(tmp_path / "warehouse" / "marts.duckdb")
-    assert len({r[1] for r in reference["publication_extracts"][1]}) == 2  # two councils
+    reference = duckdb_tables(warehouse / "marts.duckdb")
+    councils = reference["publication_extracts"][0].index("council")
+    assert len({r[councils] for r in reference["publication_extracts"][1]}) == 3
     assert story.multi.success, story.multi.error
     _assert_same(story.multi_tables, reference)
 
