@@ -18,7 +18,10 @@ SUPERUSER = "complaints_admin"
 
 def find_bin_dir() -> Path | None:
     """Where initdb, pg_ctl and postgres are: $PG_BIN, Debian's folder, or the PATH."""
+    # Debian installs each major version side by side; 15 first, else the newest there is.
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name)
     candidates = [Path(p) for p in [os.environ.get("PG_BIN", "")] if p] + PG_BIN_DIRS
+    candidates += [p for p in reversed(installed) if p.parent.name.isdigit()]
     for folder in candidates:
         if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
             return folder
