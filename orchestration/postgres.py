@@ -84,6 +84,8 @@ class PostgresRunSummary:
     dbt_ok: bool = False
     dbt_log: str = ""
     gate_results: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time per phase: load, dbt, gate, stage, swap (benchmarks/postgres_run.py)."""
     rows_per_table: dict[str, int] = field(default_factory=dict)
     swap_attempts: int = 0
     error: str | None = None
@@ -547,6 +549,12 @@ def _server(config: ComplaintsConfig) -> Iterator[tuple[str, psycopg.Connection[
         yield dsn, con
 
 
+def _lap(summary: PostgresRunSummary, phase: str, since: float) -> float:
+    now = time.perf_counter()
+    summary.seconds[phase] = round(now - since, 3)
+    return now
+
+
 def run_postgres(
     config: ComplaintsConfig,
     run_id: str | None = None,
@@ -568,8 +576,11 @@ def run_postgres(
     try:
         with _server(config) as (dsn, con):
             drop_old_builds(con)
+            clock = time.perf_counter()
             summary.extracts = load_raw(con, config)
+            clock = _lap(summary, "load", clock)
             summary.dbt_ok, summary.dbt_log = run_dbt(config, dsn, build)
+            clock = _lap(summary, "dbt", clock)
             log = config.log_dir / "last_postgres_dbt.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(summary.dbt_log)
@@ -581,6 +592,7 @@ def run_postgres(
             from expectations.postgres import validate_schema
 
             results = validate_schema(dsn, build, config.warehouse_dir)
+            clock = _lap(summary, "gate", clock)
             summary.gate_results = {
                 f"gx_{name}": (r.success, r.summary()) for name, r in results.items()
             }
@@ -593,9 +605,12 @@ def run_postgres(
                 return summary
             role = granted_role(con, analyst_role)
             stage, publication, summary.rows_per_table = stage_publication(con, build, run_id, role)
+            clock = _lap(summary, "stage", clock)
             if before_swap is not None:
                 before_swap(stage)
+            clock = time.perf_counter()  # the hook's time is not the swap's
             summary.swap_attempts = swap_in(con, stage, role, policy)
+            _lap(summary, "swap", clock)
             summary.publication_id = publication.publication_id
             summary.published = True
             summary.success = True

@@ -378,3 +378,43 @@ def test_dagster_run_on_postgres_storage_is_visible_from_another_process(
     from expectations.suites import SUITES
 
     assert checks == {f"gx_{name}": True for name in SUITES}
+
+
+def _duckdb_comments(published: Path) -> dict[str, tuple[str | None, dict[str, str | None]]]:
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = dict(con.execute("select table_name, comment from duckdb_tables()").fetchall())
+        columns: dict[str, dict[str, str | None]] = {t: {} for t in tables}
+        for table, column, comment in con.execute(
+            "select table_name, column_name, comment from duckdb_columns()"
+        ).fetchall():
+            columns[table][column] = comment
+    return {t: (tables[t], columns[t]) for t in tables}
+
+
+def _postgres_comments(dsn: str) -> dict[str, tuple[str | None, dict[str, str | None]]]:
+    out: dict[str, tuple[str | None, dict[str, str | None]]] = {}
+    with psycopg.connect(dsn) as con:
+        for table, comment in con.execute(
+            "select c.relname, obj_description(c.oid, 'pg_class') from pg_class c "
+            "join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'marts' "
+            "and c.relkind = 'r'"
+        ).fetchall():
+            columns = dict(
+                con.execute(
+                    "select a.attname, col_description(a.attrelid, a.attnum) from pg_attribute a "
+                    "where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped",
+                    [f'marts."{table}"'],
+                ).fetchall()
+            )
+            out[table] = (comment, columns)
+    return out
+
+
+def test_docs_persisted_as_on_duckdb(story: Story, published_warehouse: Any) -> None:
+    """persist_docs: every published table and column carries the comment it has in the DuckDB
+    publication (marts holds the bundled publication again after the rollback)."""
+    _, warehouse, _ = published_warehouse
+    reference = _duckdb_comments(warehouse / "marts.duckdb")
+    on_server = _postgres_comments(story.pipeline_dsn)
+    assert on_server == reference
+    assert all(comment for comment, _ in on_server.values())
