@@ -387,7 +387,8 @@ def _duckdb_comments(published: Path) -> dict[str, tuple[str | None, dict[str, s
         for table, column, comment in con.execute(
             "select table_name, column_name, comment from duckdb_columns()"
         ).fetchall():
-            columns[table][column] = comment
+            if table in columns:  # duckdb_columns() also lists the catalog's views
+                columns[table][column] = comment
     return {t: (tables[t], columns[t]) for t in tables}
 
 
