@@ -21,6 +21,7 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    ScheduleDefinition,
     asset,
     define_asset_job,
     in_process_executor,
@@ -85,8 +86,18 @@ def build_postgres_defs(
             },
         )
 
+    job = define_asset_job(POSTGRES_JOB, selection=[POSTGRES_MARTS])
     return Definitions(
         assets=[postgres_marts],
-        jobs=[define_asset_job(POSTGRES_JOB, selection=[POSTGRES_MARTS])],
+        jobs=[job],
+        # The same weekly full refresh as the DuckDB target's (orchestration/schedules.py).
+        schedules=[
+            ScheduleDefinition(
+                name="weekly_postgres_refresh",
+                job=job,
+                cron_schedule="0 6 * * 1",
+                execution_timezone="Europe/London",
+            )
+        ],
         executor=in_process_executor,
     )
