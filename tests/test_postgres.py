@@ -419,3 +419,25 @@ def test_docs_persisted_as_on_duckdb(story: Story, published_warehouse: Any) -> 
     on_server = _postgres_comments(story.pipeline_dsn)
     assert on_server == reference
     assert all(comment for comment, _ in on_server.values())
+
+
+def test_swap_that_never_gets_its_locks_fails_and_changes_nothing(story: Story) -> None:
+    """An analyst's transaction outlasting every attempt: the swap gives up with a clear error,
+    `marts` and `marts_previous` are as they were."""
+    from orchestration.postgres import PostgresError, swap_in
+
+    before = (publication_id(story.pipeline_dsn), publication_id(story.pipeline_dsn, PREVIOUS))
+    with psycopg.connect(story.pipeline_dsn, autocommit=True) as owner:
+        owner.execute("create schema publish_never")
+        owner.execute("create table publish_never.publication (publication_id varchar)")
+    with psycopg.connect(story.analyst_dsn) as analyst, psycopg.connect(story.pipeline_dsn) as con:
+        _analyst_reads(analyst)  # holds ACCESS SHARE on marts tables until it ends
+        with pytest.raises(PostgresError, match="could not take the locks"):
+            swap_in(
+                con, "publish_never", None, SwapPolicy(lock_timeout_ms=100, attempts=3, pause_s=0)
+            )
+        analyst.commit()
+    with psycopg.connect(story.pipeline_dsn, autocommit=True) as owner:
+        owner.execute("drop schema publish_never cascade")
+    after = (publication_id(story.pipeline_dsn), publication_id(story.pipeline_dsn, PREVIOUS))
+    assert after == before
