@@ -585,7 +585,10 @@ def run_postgres(
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(summary.dbt_log)
             if not summary.dbt_ok:
-                summary.error = f"dbt build failed on {build}: `marts` unchanged (log: {log})"
+                summary.error = (
+                    f"dbt build failed on {build}: `marts` unchanged (log: {log})"
+                    + "".join(f"\n  {line}" for line in dbt_failures(summary.dbt_log))
+                )
                 return summary
             if after_build is not None:
                 after_build(build)
@@ -616,7 +619,18 @@ def run_postgres(
             summary.success = True
     except PostgresError as exc:
         summary.error = str(exc)
+    except psycopg.Error as exc:
+        summary.error = (
+            f"PostgreSQL refused the run ({type(exc).__name__}): {exc}; `marts` unchanged"
+        )
     return summary
+
+
+def dbt_failures(output: str, limit: int = 10) -> list[str]:
+    """The lines of dbt's output naming what failed (its summary repeats each failure)."""
+    marks = ("Failure in ", "Error in ", "Compilation Error", "Database Error")
+    lines = [line.strip() for line in output.splitlines() if any(m in line for m in marks)]
+    return lines[:limit]
 
 
 def run_on_instance(config: ComplaintsConfig, instance: Any = None) -> PostgresRunSummary:
