@@ -441,3 +441,32 @@ def test_swap_that_never_gets_its_locks_fails_and_changes_nothing(story: Story) 
         owner.execute("drop schema publish_never cascade")
     after = (publication_id(story.pipeline_dsn), publication_id(story.pipeline_dsn, PREVIOUS))
     assert after == before
+
+
+def test_raw_load_by_copy_replaces_each_extract_once(story: Story, three_councils: Any) -> None:
+    """Loading the same landing folder twice leaves exactly the rows of one load, and they are
+    the rows of the DuckDB build database for the same extracts."""
+    from ingest.raw_tables import RAW_TABLES
+    from orchestration.postgres import load_raw
+
+    _, landing, warehouse, _ = three_councils
+    config = ComplaintsConfig.resolve(
+        landing=landing, warehouse=warehouse, target="postgres", postgres_dsn=story.pipeline_dsn
+    )
+    with psycopg.connect(story.pipeline_dsn) as con:
+        load_raw(con, config)
+        load_raw(con, config)
+        on_server = {
+            t: sorted(
+                con.execute(sql.SQL("select * from raw.{}").format(sql.Identifier(t))).fetchall(),
+                key=_sort_key,
+            )
+            for t in RAW_TABLES
+        }
+    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
+        in_duckdb = {
+            t: sorted(con.execute(f'select * from raw."{t}"').fetchall(), key=_sort_key)
+            for t in RAW_TABLES
+        }
+    assert sum(len(rows) for rows in on_server.values()) > 0
+    assert on_server == in_duckdb
