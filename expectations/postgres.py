@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from expectations.runner import (
+    MAX_FAILING_ROWS,
     ExpectationOutcome,
     SuiteResult,
     _outcomes,
@@ -128,10 +129,24 @@ def validate_in_database(
         success=all(o.success for o in outcomes),
         row_count=row_count,
         outcomes=outcomes,
-        failing_rows=pd.DataFrame(),
+        failing_rows=_unexpected_values(validation),
         failing_row_count=sum(o.unexpected_count or 0 for o in outcomes if not o.success),
         extra={"evaluated": "postgresql"},
     )
+
+
+def _unexpected_values(validation: Any) -> pd.DataFrame:
+    """Evaluated in the database, GX returns sample offending values, not row positions: one row
+    per failed expectation and sample value (at most MAX_FAILING_ROWS)."""
+    rows = []
+    for result in validation.results:
+        if result.success:
+            continue
+        config = result.expectation_config
+        name = (config.meta or {}).get("name", config.type)
+        for value in (result.result or {}).get("partial_unexpected_list") or [None]:
+            rows.append({"failed": name, "column": config.kwargs.get("column"), "value": value})
+    return pd.DataFrame(rows[:MAX_FAILING_ROWS], columns=["failed", "column", "value"])
 
 
 def validate_schema(
