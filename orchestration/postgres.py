@@ -38,7 +38,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from ingest.raw_tables import RAW_TABLES, ExtractMeta, raw_rows
+from ingest.raw_tables import RAW_TABLES, ExtractMeta
 from ingest.records import ParsedExtract
 from orchestration.config import ComplaintsConfig
 from orchestration.publication import (
@@ -47,8 +47,9 @@ from orchestration.publication import (
     PUBLISHED_PREFIXES,
     Publication,
     new_publication,
+    publication_values,
 )
-from orchestration.warehouse import WAIVER_COLUMNS
+from orchestration.warehouse import WAIVER_COLUMNS, raw_batches
 
 MARTS = "marts"
 PREVIOUS = "marts_previous"
@@ -167,12 +168,7 @@ def replace_extracts(
     con: psycopg.Connection[Any], parsed: Iterable[tuple[ExtractMeta, ParsedExtract]]
 ) -> dict[str, int]:
     """Replace exactly these extracts' rows in every raw table by COPY, in one transaction."""
-    batches: dict[str, list[tuple[object, ...]]] = {t: [] for t in RAW_TABLES}
-    ids: list[str] = []
-    for meta, result in parsed:
-        ids.append(meta.extract_id)
-        for table, rows in raw_rows(result, meta).items():
-            batches[table].extend(rows)
+    ids, batches = raw_batches(parsed)
     with con.transaction(), con.cursor() as cur:
         ensure_raw_schema(con)
         _delete(cur, ids)
@@ -331,19 +327,9 @@ def _publication_tables(
         cur.execute(sql.SQL("select count(*) from {}.{}").format(s, sql.Identifier(table)))
         row = cur.fetchone()
         counts.append(int(row[0]) if row else 0)
-    values: list[object] = [
-        publication.publication_id,
-        publication.run_id,
-        publication.published_at.replace(tzinfo=None),
-        publication.project_version,
-        publication.git_commit,
-        publication.git_dirty,
-        # No storage format on a server: the column says which engine holds this publication.
-        f"postgresql {cur.connection.info.server_version}",
-        publication.python_version,
-        *(publication.libraries.get(name) for name in LIBRARIES),
-        *counts,
-    ]
+    # No storage format on a server: the column says which engine holds this publication.
+    engine = f"postgresql {cur.connection.info.server_version}"
+    values = publication_values(publication, engine, *counts)
     cur.execute(
         sql.SQL("insert into {}.publication values ({})").format(
             s, sql.SQL(", ").join(sql.Placeholder() for _ in values)
