@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -45,14 +46,40 @@ def test_pip_install_then_run_from_another_folder(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
+    venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
+    # The dependencies come from the test's own environment, appended to sys.path by a .pth
+    # file: a path line in it is added as is, so that environment's editable install of this
+    # project (its own .pth finder) is not activated and only the wheel built here can answer
+    # `import orchestration`. Installing every dependency again would only re-test pip.
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    site = Path(
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            text=True,
+        ).strip()
+    )
+    (site / "zz_test_dependencies.pth").write_text(f"{purelib}\n")
+    # The console script pip would have made when installing dbt-core (its entry point).
+    dbt = env_dir / "bin" / "dbt"
+    dbt.write_text(f"#!{python}\nimport sys\nfrom dbt.cli.main import cli\nsys.exit(cli())\n")
+    dbt.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPLAINTS_", "DAGSTER_"))}
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
-    # The wheels the project's own environment was installed from are in pip's cache.
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(source)], env=env, check=True, timeout=1200
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            str(source),
+        ],
+        env=env,
+        check=True,
+        timeout=1200,
     )
 
     elsewhere = tmp_path / "elsewhere"

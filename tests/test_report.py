@@ -461,7 +461,7 @@ def test_report_asset_is_downstream_of_the_publication() -> None:
     from orchestration.definitions import defs
     from orchestration.jobs import rebuild_job, refresh_job
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     report = AssetKey("analysts_report")
     assert graph.get(report).parent_keys == {AssetKey("published_marts")}
     assert graph.get(report).group_name == "publish"

@@ -311,7 +311,9 @@ def contract_tables() -> dict[str, list[str]]:
 
     text = (PROJECT_ROOT / "docs" / "CONTRACT.md").read_text(encoding="utf-8")
     tables: dict[str, list[str]] = {}
-    rows = re.findall(r"^\| `((?:mart|fct|dim)_\w+)` \| [^|]+ \| ([^|]+) \|$", text, re.MULTILINE)
+    rows = re.findall(
+        r"^\| `((?:mart|fct|dim)_\w+|publication\w*)` \| [^|]+ \| ([^|]+) \|$", text, re.MULTILINE
+    )
     for name, columns in rows:
         plain = re.sub(r"\s*\([^)]*\)", "", columns)
         tables[name] = [c.strip() for c in plain.split(",")]
