@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 
 import parse as parse_bench  # noqa: E402
+import seed_floor  # noqa: E402
 from generate import generate  # noqa: E402
 
 from ingest.api import parse_entry  # noqa: E402
@@ -66,9 +67,11 @@ MART_GRAINS: dict[str, list[str]] = {
 }
 TARGETS = {
     "seed_ratio": 1.5,
+    "floor_ratio": 2.0,
     "parser_mb_s": parse_bench.TARGET_MB_S,
     "scale_ratio": 3.0,
     "incremental_ratio": 0.2,
+    "batch_ratio": 1.5,
     "query_p95_ms": 50.0,
 }
 
@@ -289,6 +292,7 @@ def complaints_run(
     log: Path,
     extra: list[str] | None = None,
     source: Path | None = None,
+    command: list[str] | None = None,
 ) -> FullRun:
     """`complaints run` as a subprocess: wall time, peak RSS of its process tree, step records.
 
@@ -298,6 +302,8 @@ def complaints_run(
     cli = [str(BIN / "python"), "-m", "orchestration.cli"] if source else [str(BIN / "complaints")]
     cmd = [*cli, "run", "--landing", str(landing)]
     cmd += ["--warehouse", str(warehouse), *(extra or [])]
+    if command is not None:  # another entry point on the same folders (landing_batch.py)
+        cmd = [*command, "--landing", str(landing), "--warehouse", str(warehouse)]
     peak_tree = 0
     with log.open("w") as out, metered() as phase:
         started_at = time.time()
@@ -482,6 +488,30 @@ def check_multi_council(
     )
 
 
+BATCH = 100
+"""Extracts landing at once on the largest warehouse (issue 15)."""
+
+
+def _run_count(home: Path) -> int:
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        return len(instance.get_run_records())
+
+
+def add_extracts(landing: Path, first: int, count: int, seed: int, scratch: Path) -> list[str]:
+    """Extracts number first..first+count-1 of the same generator series, added to the landing
+    folder and its manifest. Returns their ids."""
+    entries = generate(scratch, first + count, seed)[first:]
+    manifest = yaml.safe_load((landing / "manifest.yml").read_text())
+    for new in entries:
+        shutil.copy(scratch / new["path"], landing / new["path"])
+        manifest["extracts"].append(new)
+    (landing / "manifest.yml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    shutil.rmtree(scratch)
+    return [str(e["id"]) for e in entries]
+
+
 def add_one_extract(landing: Path, n: int, seed: int, scratch: Path) -> str:
     """Extract number n of the same generator series, added to the landing folder and its
     manifest. Returns its id (the partition key)."""
@@ -575,6 +605,13 @@ class Report:
     incremental_base: int = 0
     incremental_key: str = ""
     incremental_extracts_after: int = 0
+    floor: seed_floor.Floor | None = None
+    """The seed run's floor: run imports plus every executed node's SQL straight on DuckDB."""
+    batch: FullRun | None = None
+    """One landing-sensor tick with BATCH new extracts, and the one run it requested."""
+    batch_base: int = 0
+    batch_extracts_after: int = 0
+    batch_runs: int = 0
     connect_ms: float = 0.0
     queries: list[QueryLatency] = field(default_factory=list)
     query_reps: int = 0
@@ -667,6 +704,15 @@ def render(r: Report) -> str:
             f"{_s(r.seed.full_s)} s / {_s(r.seed.dbt_s)} s = {ratio:.2f} x | "
             f"{_verdict(ratio <= TARGETS['seed_ratio'])} |"
         )
+    if r.seed and r.floor:
+        f = r.floor
+        ratio = r.seed.full_s / f.total_s
+        add(
+            f"| seed run <= {TARGETS['floor_ratio']:.0f} x its floor (imports + the compiled SQL "
+            f"of {f.models} models, {f.seeds} seeds and {f.tests} tests run on DuckDB) | "
+            f"{_s(r.seed.full_s)} s / ({_s(f.import_s)} + {_s(f.sql_s)}) s = {ratio:.2f} x | "
+            f"{_verdict(ratio <= TARGETS['floor_ratio'])} |"
+        )
     if r.parser:
         worst = min(rate for _, _, rate in r.parser)
         add(
@@ -699,6 +745,20 @@ def render(r: Report) -> str:
             f"({r.incremental_base} extracts) | {_s(r.incremental.wall_s)} s / "
             f"{_s(largest.full_s)} s = {inc:.2f} x | "
             f"{_verdict(inc <= TARGETS['incremental_ratio'] and r.incremental.returncode == 0)} |"
+        )
+    if r.batch and largest:
+        ratio = r.batch.wall_s / largest.full_s
+        ok = (
+            ratio <= TARGETS["batch_ratio"]
+            and r.batch.returncode == 0
+            and r.batch_runs == 1
+            and r.batch_extracts_after == r.batch_base + BATCH
+        )
+        add(
+            f"| {BATCH} new extracts landing at once on {r.batch_base} extracts (one sensor tick "
+            f"and its runs) <= {TARGETS['batch_ratio']} x full run | {_s(r.batch.wall_s)} s / "
+            f"{_s(largest.full_s)} s = {ratio:.2f} x, {r.batch_runs} run(s), "
+            f"{r.batch_extracts_after} extracts loaded | {_verdict(ok)} |"
         )
     if r.queries and largest:
         worst_p95 = max(q.p95_ms for q in r.queries)
@@ -819,7 +879,10 @@ def render(r: Report) -> str:
             f"`complaints run --partition {r.incremental_key}` on the {r.incremental_base}-extract "
             "warehouse and Dagster instance, after adding that extract to the landing folder and "
             f"its manifest: only its partition is parsed; dbt, the gate and publication run on all "
-            f"{r.incremental_extracts_after} extracts."
+            f"{r.incremental_extracts_after} extracts. Then {BATCH} more extracts land at once: "
+            "`benchmarks/landing_batch.py` runs one tick of `landing_folder_sensor` on that "
+            "warehouse and Dagster home and executes the run it requests (one run over the "
+            f"{BATCH} new partitions), as the daemon would."
         )
         add("")
         add("| run | wall s | before run | " + " | ".join(groups) + " | exit |")
@@ -827,6 +890,7 @@ def render(r: Report) -> str:
         for name, fr in (
             (f"full, {r.incremental_base} extracts", largest.full_run),
             ("one added extract", inc),
+            *([(f"{BATCH} new extracts, one sensor tick", r.batch)] if r.batch else []),
         ):
             add(
                 f"| {name} | {_s(fr.wall_s)} | {_s(fr.before_run_s)} | "
@@ -957,6 +1021,10 @@ def main(argv: list[str] | None = None) -> int:
             report.seed, _ = measure_size(
                 "seed", ROOT / "data" / "landing", work / "seed", args.repeat
             )
+            print("[seed] floor: imports + compiled SQL on DuckDB ...", flush=True)
+            bare = work / "seed" / "bare_0"
+            report.floor = seed_floor.measure(bare / "target", bare / "build.duckdb")
+            print(f"[seed]   {report.floor.total_s:.1f} s", flush=True)
         for n in sizes:
             landing = work / f"n{n}" / "landing"
             generate(landing, n, args.seed)
@@ -993,6 +1061,24 @@ def main(argv: list[str] | None = None) -> int:
                     "select count(*) from raw.extracts"
                 ).fetchone()[0]
             print(f"[{n}]   {report.incremental.wall_s:.1f} s", flush=True)
+            print(f"[{n}] landing sensor: {BATCH} new extracts at once ...", flush=True)
+            wh, home = work / f"n{n}" / f"warehouse_{i}", work / f"n{n}" / f"dagster_home_{i}"
+            add_extracts(landing, n + 1, BATCH, args.seed, work / f"n{n}" / "scratch_batch")
+            report.batch_base = n + 1
+            before = _run_count(home)
+            report.batch = complaints_run(
+                landing,
+                wh,
+                home,
+                work / f"n{n}" / "run_batch.log",
+                command=[str(BIN / "python"), str(ROOT / "benchmarks" / "landing_batch.py")],
+            )
+            report.batch_runs = _run_count(home) - before
+            with duckdb.connect(str(wh / "build.duckdb"), read_only=True) as con:
+                report.batch_extracts_after = con.execute(
+                    "select count(*) from raw.extracts"
+                ).fetchone()[0]
+            print(f"[{n}]   {report.batch.wall_s:.1f} s", flush=True)
     finally:
         report.finished = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
         report.load_after = os.getloadavg()

@@ -57,9 +57,10 @@ class ManifestEntry:
     def sha256(self) -> str:
         return hashlib.sha256(self.read_bytes()).hexdigest()
 
-    def fingerprint(self) -> str:
-        """Content hash plus every manifest field that changes what the rows say."""
-        h = hashlib.sha256(self.read_bytes())
+    def fingerprint(self, data: bytes | None = None) -> str:
+        """Content hash plus every manifest field that changes what the rows say; `data` is the
+        file's content when already read (so the hash is of exactly the bytes parsed)."""
+        h = hashlib.sha256(self.read_bytes() if data is None else data)
         mapping = sorted((k, v.department, v.directorate) for k, v in self.departments.items())
         fields = [self.kind, self.period, self.council, self.path, self.source_url, mapping]
         h.update(json.dumps(fields, sort_keys=True).encode())

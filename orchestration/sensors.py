@@ -1,13 +1,39 @@
-"""Sensor on the landing folder: new or changed extracts (by content hash) get their partition
-added and a run; a removed manifest entry loses its partition and its rows."""
+"""Sensor on the landing folder: one tick, one run, whatever landed.
 
+The sensor compares the landing folder (each manifest entry's fingerprint: content hash plus the
+manifest fields that change its rows) with what the warehouse holds (the fingerprint each extract
+was loaded from, which `raw_extracts` commits with its rows and copies to a state file). So its
+first tick on a warehouse that `complaints run` built requests nothing for unchanged files.
+
+Every new or changed extract of a tick goes into one run of `refresh_warehouse` over a contiguous
+range of extract partitions (the single-run backfill policy parses them all in one step, and dbt
+builds once); extracts removed from the manifest lose their partition and are pruned by that same
+run (`extract_registry`), or by a `rebuild_without_parsing` run when nothing else changed.
+
+While a run of either job is in flight the sensor waits: the run may parse a file that changes
+after the tick that requested it, so the next tick after the run compares the folder with what the
+run actually loaded. A change is therefore never lost (it differs from what the warehouse holds)
+and never loaded twice (once loaded, it no longer differs). A run that fails leaves its extracts
+unloaded; the run key (what is pending and what is held) keeps the sensor from requesting the same
+failing run again until a file or the warehouse changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+import duckdb
 from dagster import (
     AddDynamicPartitionsRequest,
+    DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
     DeleteDynamicPartitionsRequest,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -16,9 +42,20 @@ from dagster import (
 
 from ingest.errors import ExtractError
 from ingest.manifest import ManifestEntry, load_manifest
+from orchestration.dagster_compat import partition_range_tags
 from orchestration.jobs import rebuild_job, refresh_job
 from orchestration.partitions import EXTRACTS_PARTITION
 from orchestration.resources import WarehouseResource
+from orchestration.warehouse import read_loaded_state
+
+REMOVED_TAG = "complaints/removed_extracts"
+IN_FLIGHT = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
 
 
 def fingerprint(entry: ManifestEntry) -> str:
@@ -26,21 +63,93 @@ def fingerprint(entry: ManifestEntry) -> str:
     return entry.fingerprint()
 
 
+@dataclass(frozen=True)
+class LandingPlan:
+    """What one tick does: `pending` (new or changed, manifest order) are parsed by one run whose
+    partitions are exactly them; `removed` are pruned by the same run."""
+
+    pending: list[str]
+    removed: list[str]
+    delete_partitions: list[str]
+    add_partitions: list[str]
+
+    @property
+    def changes_partitions(self) -> bool:
+        return bool(self.delete_partitions or self.add_partitions)
+
+
 def plan_changes(
-    fingerprints: dict[str, str], cursor: dict[str, str], existing: list[str]
-) -> tuple[list[str], list[str], list[str]]:
-    """(new, changed, removed) extract ids."""
-    new = [k for k in fingerprints if k not in existing]
-    changed = [k for k in fingerprints if k in existing and cursor.get(k) != fingerprints[k]]
-    removed = [k for k in existing if k not in fingerprints]
-    return new, changed, removed
+    fingerprints: Mapping[str, str], held: Mapping[str, str], existing: Sequence[str]
+) -> LandingPlan:
+    """Compare the folder (id -> fingerprint, manifest order) with the warehouse (id -> the
+    fingerprint it was loaded from) and the instance's partitions (in their order).
+
+    One run covers a contiguous range of partitions, so a pending extract that already has a
+    partition is deleted and added again: the pending ones become the last partitions, in one
+    range. Listed extracts the warehouse holds unchanged get a partition if they lack one (a
+    warehouse loaded through another instance) but no run.
+    """
+    pending = [k for k, fp in fingerprints.items() if held.get(k) != fp]
+    removed = sorted({*held, *existing} - set(fingerprints))
+    base = [k for k in existing if k not in removed]
+    unchanged_missing = [k for k in fingerprints if k not in pending and k not in base]
+    if _contiguous(pending, base):
+        relocate, add = [], unchanged_missing  # already one range (a failed run's, say)
+    else:
+        relocate = [k for k in pending if k in base]
+        add = [*unchanged_missing, *pending]
+    return LandingPlan(
+        pending=pending,
+        removed=removed,
+        delete_partitions=[*(k for k in removed if k in existing), *relocate],
+        add_partitions=add,
+    )
+
+
+def _contiguous(keys: Sequence[str], order: Sequence[str]) -> bool:
+    """Whether `keys` already are consecutive partitions of `order`, in that order."""
+    if not keys or any(k not in order for k in keys):
+        return False
+    first = order.index(keys[0])
+    return list(order[first : first + len(keys)]) == list(keys)
+
+
+def run_key(plan: LandingPlan, fingerprints: Mapping[str, str], held: Mapping[str, str]) -> str:
+    """Same pending files, same removals, same warehouse: same key (Dagster launches a key once)."""
+    doc = json.dumps(
+        [[(k, fingerprints[k]) for k in plan.pending], plan.removed, sorted(held.items())]
+    )
+    return hashlib.sha256(doc.encode()).hexdigest()[:24]
+
+
+def runs_in_flight(instance: DagsterInstance) -> list[str]:
+    """Ids of runs of the jobs that write the warehouse that have not finished."""
+    return [
+        run.run_id
+        for job in (refresh_job.name, rebuild_job.name)
+        for run in instance.get_runs(filters=RunsFilter(job_name=job, statuses=IN_FLIGHT))
+    ]
+
+
+def requests_for(plan: LandingPlan, key: str) -> list[RunRequest]:
+    removed_tags = {REMOVED_TAG: ",".join(plan.removed)} if plan.removed else {}
+    if plan.pending:
+        tags = {**partition_range_tags(plan.pending[0], plan.pending[-1]), **removed_tags}
+        return [RunRequest(run_key=key, job_name=refresh_job.name, tags=tags)]
+    if plan.removed:
+        return [RunRequest(run_key=key, job_name=rebuild_job.name, tags=removed_tags)]
+    return []
 
 
 @sensor(
     jobs=[refresh_job, rebuild_job],
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.STOPPED,
-    description="Watches the configured landing folder (manifest.yml and the files it lists).",
+    description=(
+        "Watches the configured landing folder (manifest.yml and the files it lists): every new, "
+        "changed or removed extract of a tick goes into one run, compared with what the "
+        "warehouse holds."
+    ),
 )
 def landing_folder_sensor(
     context: SensorEvaluationContext, warehouse: WarehouseResource
@@ -49,31 +158,32 @@ def landing_folder_sensor(
         entries = load_manifest(warehouse.landing)
     except ExtractError as exc:
         return SkipReason(f"landing folder not usable: {exc}")
+    busy = runs_in_flight(context.instance)
+    if busy:
+        return SkipReason(f"run(s) {', '.join(busy)} in flight: changes wait for the next tick")
+    try:
+        held = read_loaded_state(warehouse.config.warehouse_dir, warehouse.build_db)
+    except duckdb.IOException as exc:
+        return SkipReason(f"the build database is busy ({exc}); trying again next tick")
     fingerprints = {e.extract_id: fingerprint(e) for e in entries}
-    cursor = json.loads(context.cursor) if context.cursor else {}
     existing = list(context.instance.get_dynamic_partitions(EXTRACTS_PARTITION))
-    new, changed, removed = plan_changes(fingerprints, cursor, existing)
-    if not (new or changed or removed):
+    plan = plan_changes(fingerprints, held, existing)
+    key = run_key(plan, fingerprints, held)
+    if not (plan.pending or plan.removed or plan.changes_partitions):
         return SkipReason("no new, changed or removed extracts")
-    runs = [
-        RunRequest(
-            run_key=f"{key}:{fingerprints[key]}", partition_key=key, job_name=refresh_job.name
-        )
-        for key in [*new, *changed]
-    ]
-    if removed:
-        runs.append(
-            RunRequest(
-                run_key=f"removed:{','.join(sorted(removed))}:{len(cursor)}",
-                job_name=rebuild_job.name,
-                tags={"complaints/removed_extracts": ",".join(sorted(removed))},
-            )
-        )
     return SensorResult(
-        run_requests=runs,
+        run_requests=requests_for(plan, key),
         dynamic_partitions_requests=[
-            *([AddDynamicPartitionsRequest(EXTRACTS_PARTITION, new)] if new else []),
-            *([DeleteDynamicPartitionsRequest(EXTRACTS_PARTITION, removed)] if removed else []),
+            *(
+                [DeleteDynamicPartitionsRequest(EXTRACTS_PARTITION, plan.delete_partitions)]
+                if plan.delete_partitions
+                else []
+            ),
+            *(
+                [AddDynamicPartitionsRequest(EXTRACTS_PARTITION, plan.add_partitions)]
+                if plan.add_partitions
+                else []
+            ),
         ],
-        cursor=json.dumps(fingerprints, sort_keys=True),
+        cursor=json.dumps({"last_run_key": key}),
     )

@@ -5,7 +5,10 @@ No Dagster import here, so scripts and benchmarks can load raw tables the same w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -26,12 +29,23 @@ WAIVER_COLUMNS: list[tuple[str, str]] = [
     ("reviewed_on", "DATE"),
 ]
 
+# What each loaded extract was loaded from: `ManifestEntry.fingerprint()` of the bytes parsed.
+# Written in the same transaction as the extract's rows; not a dbt source.
+FINGERPRINTS_TABLE = "raw.extract_fingerprints"
+# A copy of that table next to the build database, rewritten after every commit, so the landing
+# sensor can read it without opening the database (which would lock a run out of it).
+LOADED_STATE_NAME = "loaded_extracts.json"
+
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     for table, columns in [*RAW_TABLES.items(), ("waivers", WAIVER_COLUMNS)]:
         cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
         con.execute(f"create table if not exists raw.{table} ({cols})")
+    con.execute(
+        f"create table if not exists {FINGERPRINTS_TABLE} "
+        "(extract_id VARCHAR not null, fingerprint VARCHAR not null)"
+    )
 
 
 def raw_batches(
@@ -48,9 +62,12 @@ def raw_batches(
 
 
 def replace_extracts(
-    con: duckdb.DuckDBPyConnection, parsed: Iterable[tuple[ExtractMeta, ParsedExtract]]
+    con: duckdb.DuckDBPyConnection,
+    parsed: Iterable[tuple[ExtractMeta, ParsedExtract]],
+    fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
-    """Replace exactly these extracts' rows in every raw table, in one transaction.
+    """Replace exactly these extracts' rows in every raw table, in one transaction, with the
+    fingerprint each was loaded from (extract id -> fingerprint) when given.
 
     Returns the number of rows written per table.
     """
@@ -68,6 +85,13 @@ def replace_extracts(
                 con.register("_incoming", frame)
                 con.execute(f"insert into raw.{table} select * from _incoming")
                 con.unregister("_incoming")
+        if fingerprints:
+            frame = pd.DataFrame(
+                {"extract_id": list(fingerprints), "fingerprint": list(fingerprints.values())}
+            )
+            con.register("_fingerprints", frame)
+            con.execute(f"insert into {FINGERPRINTS_TABLE} select * from _fingerprints")
+            con.unregister("_fingerprints")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -108,6 +132,44 @@ def _delete(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
         return
     frame = pd.DataFrame({"extract_id": ids})
     con.register("_ids", frame)
-    for table in RAW_TABLES:
-        con.execute(f"delete from raw.{table} where extract_id in (select extract_id from _ids)")
+    for table in [*(f"raw.{t}" for t in RAW_TABLES), FINGERPRINTS_TABLE]:
+        con.execute(f"delete from {table} where extract_id in (select extract_id from _ids)")
     con.unregister("_ids")
+
+
+def loaded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Extract id -> the fingerprint it was loaded from, for every extract the database holds
+    (an extract loaded before fingerprints were kept has none, so it counts as changed)."""
+    found = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'raw' "
+        "and table_name = 'extract_fingerprints'"
+    ).fetchone()
+    if not found or not found[0]:
+        return {}
+    rows = con.execute(
+        f"select f.extract_id, f.fingerprint from {FINGERPRINTS_TABLE} f "
+        "join raw.extracts e using (extract_id) order by 1"
+    ).fetchall()
+    return {str(k): str(v) for k, v in rows}
+
+
+def write_loaded_state(con: duckdb.DuckDBPyConnection, warehouse_dir: Path) -> None:
+    """Copy the committed fingerprints to `LOADED_STATE_NAME` (atomically replaced)."""
+    path = Path(warehouse_dir) / LOADED_STATE_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(loaded_fingerprints(con), indent=1, sort_keys=True), "utf-8")
+    os.replace(tmp, path)
+
+
+def read_loaded_state(warehouse_dir: Path, build_db: Path) -> dict[str, str]:
+    """What the warehouse holds, as the sensor sees it: the state file, or (a warehouse built
+    before it existed) the build database opened read-only; nothing for a new warehouse.
+    Raises duckdb.IOException while another process writes the database."""
+    path = Path(warehouse_dir) / LOADED_STATE_NAME
+    if path.is_file():
+        state = json.loads(path.read_text("utf-8"))
+        return {str(k): str(v) for k, v in state.items()}
+    if not build_db.is_file():
+        return {}
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        return loaded_fingerprints(con)

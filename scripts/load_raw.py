@@ -30,11 +30,13 @@ def main() -> None:
     db = Path(args.db) if args.db else config.build_db
     db.parent.mkdir(parents=True, exist_ok=True)
     pairs = []
+    fingerprints = {}
     for entry in load_manifest(landing):
         data = entry.read_bytes()
         pairs.append((ExtractMeta.of(entry, data), parse_entry(entry, data)))
+        fingerprints[entry.extract_id] = entry.fingerprint(data)
     with duckdb.connect(str(db)) as con:
-        counts = replace_extracts(con, pairs)
+        counts = replace_extracts(con, pairs, fingerprints)
         # The reviewed waivers the pipeline would load (expectations/waivers.yml).
         replace_waivers(con, [w.as_row() for w in load_waivers(config.waivers_file)])
     print(f"wrote {db}: {counts}")

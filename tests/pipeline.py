@@ -8,8 +8,14 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
+
+from ingest.api import parse_entry
+from ingest.manifest import load_manifest
+from ingest.raw_tables import ExtractMeta
 from orchestration.config import ComplaintsConfig
 from orchestration.runner import RunSummary, run_pipeline
+from orchestration.warehouse import replace_extracts, write_loaded_state
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_LANDING = PROJECT_ROOT / "data" / "landing"
@@ -80,3 +86,17 @@ def published_outputs(warehouse: Path) -> dict[str, str]:
             outputs[str(path.relative_to(warehouse))] = digest(path)
     outputs["report.html"] = digest(warehouse / "report.html")
     return outputs
+
+
+def load_raw(landing: Path, warehouse: Path, ids: list[str] | None = None) -> None:
+    """What `raw_extracts` commits for these extracts (rows, fingerprints, state file)."""
+    warehouse.mkdir(parents=True, exist_ok=True)
+    pairs, fingerprints = [], {}
+    for entry in load_manifest(landing):
+        if ids is None or entry.extract_id in ids:
+            data = entry.read_bytes()
+            pairs.append((ExtractMeta.of(entry, data), parse_entry(entry, data)))
+            fingerprints[entry.extract_id] = entry.fingerprint(data)
+    with duckdb.connect(str(warehouse / "build.duckdb")) as con:
+        replace_extracts(con, pairs, fingerprints)
+        write_loaded_state(con, warehouse)

@@ -51,7 +51,8 @@ def test_run_summary(published_warehouse) -> None:  # type: ignore[no-untyped-de
     # Every gate suite ran and passed; dbt tests ran as checks too.
     assert len(summary.gate_results) == len(GATED_TABLES) + 1
     assert all(ok for ok, _ in summary.gate_results.values()), summary.gate_results
-    assert not summary.checks_failed and len(summary.checks_passed) > 400
+    # dbt tests (a model's not-null rules are one test, not_null_columns) and the gate.
+    assert not summary.checks_failed and len(summary.checks_passed) > 150
     assert summary.data_docs is not None and summary.data_docs.name == "index.html"
     assert summary.data_docs.exists()
 

@@ -24,6 +24,7 @@ from orchestration.warehouse import (
     remove_extracts,
     replace_extracts,
     replace_waivers,
+    write_loaded_state,
 )
 
 RAW_EXTRACTS_KEY = "raw_extracts"
@@ -60,6 +61,7 @@ def raw_extracts(
             f"{warehouse.landing}; remove them or restore their entries"
         )
     parsed = []
+    fingerprints: dict[str, str] = {}
     per_extract: list[str] = []
     for key in keys:
         entry = entries[key]
@@ -72,13 +74,16 @@ def raw_extracts(
                 metadata={"file": entry.path, "line": exc.line or 0, "reason": exc.reason},
             ) from None
         parsed.append((ExtractMeta.of(entry, data), result))
+        fingerprints[key] = entry.fingerprint(data)
         failed = len(result.failed_totals)
         per_extract.append(
             f"| {key} | {entry.kind} | {entry.period} | {len(result.repairs)} | "
             f"{len(result.warnings)} | {failed} |"
         )
     with warehouse.connect() as con:
-        counts = replace_extracts(con, parsed)
+        counts = replace_extracts(con, parsed, fingerprints)
+        # What the landing sensor compares the folder with (sensors.py).
+        write_loaded_state(con, warehouse.config.warehouse_dir)
     schema = TableSchema(
         columns=[
             TableColumn(f"{table}.{name}", sql_type)
@@ -126,6 +131,7 @@ def extract_registry(
         held = {r[0] for r in con.execute("select extract_id from raw.extracts").fetchall()}
         stale = sorted(held - listed)
         remove_extracts(con, stale)
+        write_loaded_state(con, warehouse.config.warehouse_dir)
     if stale:
         context.log.info(f"removed rows of extracts no longer in the manifest: {stale}")
     return MaterializeResult(metadata={"listed": len(listed), "removed": MetadataValue.json(stale)})
