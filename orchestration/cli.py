@@ -152,6 +152,17 @@ def run(
         "--wait",
         help="Seconds to wait for another live run holding the warehouse (default 900).",
     ),
+    target: str | None = typer.Option(
+        None,
+        "--target",
+        help="duckdb (files in the warehouse folder) or postgres (a server; default "
+        "$COMPLAINTS_TARGET, else duckdb).",
+    ),
+    postgres_dsn: str | None = typer.Option(
+        None,
+        "--postgres-dsn",
+        help="libpq URL of the server for --target postgres (default $COMPLAINTS_POSTGRES_DSN).",
+    ),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
     import warnings
@@ -170,7 +181,15 @@ def run(
     from orchestration.errors import CliError, ExitCode, usable_folder
     from orchestration.recovery import WarehouseBusy
 
-    config = ComplaintsConfig.resolve(landing, warehouse, dagster_home)
+    try:
+        config = ComplaintsConfig.resolve(
+            landing, warehouse, dagster_home, target=target, postgres_dsn=postgres_dsn
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(int(ExitCode.INPUT)) from None
+    if config.target == "postgres":
+        _run_on_postgres(config)
     try:
         usable_folder(config.warehouse_dir, "warehouse folder", "--warehouse")
         usable_folder(config.dagster_home, "Dagster home", "--dagster-home")
@@ -253,6 +272,69 @@ def _write_trace(log_dir: Path) -> Path:
         except OSError:
             continue
     return Path("<unwritable>")
+
+
+def _run_on_postgres(config: ComplaintsConfig) -> None:
+    """`run --target postgres`: load, build, audit and publish on the server (server mode)."""
+    from orchestration.postgres import PostgresError, require_dsn, run_on_instance
+
+    try:
+        require_dsn(config)
+    except PostgresError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    s = run_on_instance(config)
+    typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'} (PostgreSQL)")
+    typer.echo(f"extracts ({len(s.extracts)}): {', '.join(s.extracts[:10])}")
+    failed = [n for n, (ok, _) in s.gate_results.items() if not ok]
+    typer.echo(
+        f"gate (Great Expectations): {len(s.gate_results) - len(failed)} of "
+        f"{len(s.gate_results)} suites passed"
+    )
+    for name in failed:
+        typer.echo(f"  FAILED gate {name}: {s.gate_results[name][1]}")
+    for table, n in s.rows_per_table.items():
+        if table.startswith("mart_"):
+            typer.echo(f"  {table}: {n} rows")
+    if s.published:
+        typer.echo(
+            f"published schema marts [updated: publication {s.publication_id}, "
+            f"swapped in after {s.swap_attempts} attempt(s)]"
+        )
+    else:
+        typer.echo("published schema marts [UNCHANGED (previous publication kept)]")
+    if s.error:
+        typer.echo(f"error: {s.error}", err=True)
+    raise typer.Exit(0 if s.success else 1)
+
+
+@app.command()
+def publish(
+    do_rollback: bool = typer.Option(
+        False,
+        "--rollback",
+        help="Make the previous publication current again (the current one becomes the previous).",
+    ),
+    target: str | None = typer.Option(None, "--target", help="postgres (server mode)."),
+    postgres_dsn: str | None = typer.Option(
+        None, "--postgres-dsn", help="libpq URL (default $COMPLAINTS_POSTGRES_DSN)."
+    ),
+) -> None:
+    """Manage publications on the server: `--rollback` swaps `marts` and `marts_previous` in one
+    transaction (waiting, with retries, for analysts' open transactions)."""
+    from orchestration.config import ComplaintsConfig
+    from orchestration.postgres import PostgresError, rollback
+
+    config = ComplaintsConfig.resolve(target=target, postgres_dsn=postgres_dsn)
+    if config.target != "postgres" or not do_rollback:
+        typer.echo("error: only `publish --rollback --target postgres` is supported", err=True)
+        raise typer.Exit(2)
+    try:
+        publication_id = rollback(config)
+    except PostgresError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"rolled back: marts now holds publication {publication_id}")
 
 
 def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:

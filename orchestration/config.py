@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.manifest import MAX_EXTRACT_BYTES
@@ -22,6 +22,9 @@ WAREHOUSE_ENV = "COMPLAINTS_WAREHOUSE"
 WAIVERS_ENV = "COMPLAINTS_WAIVERS"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 MAX_EXTRACT_BYTES_ENV = "COMPLAINTS_MAX_EXTRACT_BYTES"
+TARGET_ENV = "COMPLAINTS_TARGET"
+POSTGRES_DSN_ENV = "COMPLAINTS_POSTGRES_DSN"
+TARGETS = ("duckdb", "postgres")
 
 # Defaults, relative to the current folder (a checkout's root under `make run` / `make dev`).
 DEFAULT_LANDING = Path("data") / "landing"
@@ -58,6 +61,12 @@ class ComplaintsConfig:
     """Reviewed waivers; None means the file shipped with the package (expectations/waivers.yml)."""
     max_extract_bytes: int = MAX_EXTRACT_BYTES
     """Extracts larger than this are refused, naming the file (ingest/manifest.py)."""
+    target: str = "duckdb"
+    """Where the warehouse is built and published: `duckdb` (files in warehouse_dir) or
+    `postgres` (a server: orchestration/postgres.py)."""
+    postgres_dsn: str | None = field(default=None, repr=False)
+    """libpq URL of the server for `target == "postgres"` (kept out of repr: it may hold a
+    password)."""
 
     @classmethod
     def resolve(
@@ -67,6 +76,8 @@ class ComplaintsConfig:
         dagster_home: str | os.PathLike[str] | None = None,
         waivers: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        target: str | None = None,
+        postgres_dsn: str | None = None,
     ) -> ComplaintsConfig:
         env = os.environ if environ is None else environ
         waivers_raw = waivers or env.get(WAIVERS_ENV)
@@ -75,12 +86,17 @@ class ComplaintsConfig:
             raise ValueError(
                 f"{MAX_EXTRACT_BYTES_ENV} must be a positive number of bytes, not {limit_raw!r}"
             )
+        chosen = target or env.get(TARGET_ENV) or "duckdb"
+        if chosen not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {chosen!r}")
         return cls(
             landing_dir=_pick(landing, env, LANDING_ENV, DEFAULT_LANDING),
             warehouse_dir=_pick(warehouse, env, WAREHOUSE_ENV, DEFAULT_WAREHOUSE),
             dagster_home=_pick(dagster_home, env, DAGSTER_HOME_ENV, DEFAULT_DAGSTER_HOME),
             waivers_file=_absolute(waivers_raw) if waivers_raw else None,
             max_extract_bytes=int(limit_raw) if limit_raw else MAX_EXTRACT_BYTES,
+            target=chosen,
+            postgres_dsn=postgres_dsn or env.get(POSTGRES_DSN_ENV) or None,
         )
 
     @property

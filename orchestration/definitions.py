@@ -70,5 +70,10 @@ def build_defs(config: ComplaintsConfig) -> Definitions:
 def defs() -> Definitions:
     """What `dagster dev` and `dg check defs` load: the configuration from the environment."""
     config = ComplaintsConfig.resolve()
+    if config.target == "postgres":
+        # Server mode (docs/SERVER.md): the job that builds, audits and publishes on the server.
+        from orchestration.postgres_job import build_postgres_defs
+
+        return build_postgres_defs(config)
     prepare_dbt(config)
     return build_defs(config)

@@ -315,6 +315,25 @@ PUBLICATION_COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
+def publication_values(
+    publication: Publication, storage_version: str, extract_count: int, waiver_count: int
+) -> list[object]:
+    """The `publication` row, in CREATE_PUBLICATION's column order (the file's and the server's)."""
+    return [
+        publication.publication_id,
+        publication.run_id,
+        publication.published_at.replace(tzinfo=None),
+        publication.project_version,
+        publication.git_commit,
+        publication.git_dirty,
+        storage_version,
+        publication.python_version,
+        *(publication.libraries.get(name) for name in LIBRARIES),
+        extract_count,
+        waiver_count,
+    ]
+
+
 def _write_publication_tables(con: duckdb.DuckDBPyConnection, publication: Publication) -> None:
     library_columns = ",\n    ".join(f"{col} varchar" for col in LIBRARIES.values())
     con.execute(CREATE_PUBLICATION.format(library_columns=library_columns))
@@ -322,19 +341,7 @@ def _write_publication_tables(con: duckdb.DuckDBPyConnection, publication: Publi
     con.execute(CREATE_WAIVERS, [publication.publication_id])
     extract_count = _count(con, "pub.main.publication_extracts")
     waiver_count = _count(con, "pub.main.publication_waivers")
-    values: list[object] = [
-        publication.publication_id,
-        publication.run_id,
-        publication.published_at.replace(tzinfo=None),
-        publication.project_version,
-        publication.git_commit,
-        publication.git_dirty,
-        STORAGE_VERSION,
-        publication.python_version,
-        *(publication.libraries.get(name) for name in LIBRARIES),
-        extract_count,
-        waiver_count,
-    ]
+    values = publication_values(publication, STORAGE_VERSION, extract_count, waiver_count)
     con.execute(
         f"insert into pub.main.publication values ({', '.join('?' for _ in values)})", values
     )

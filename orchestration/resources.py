@@ -9,6 +9,7 @@ import duckdb
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from dagster_dbt import DbtCliResource
 
+from ingest.manifest import MAX_EXTRACT_BYTES
 from orchestration.config import ComplaintsConfig
 from orchestration.project import dbt_executable, dbt_project_dir
 
@@ -40,7 +41,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             warehouse_dir=Path(self.warehouse_dir),
             dagster_home=Path(self.dagster_home or ComplaintsConfig.resolve().dagster_home),
             waivers_file=Path(self.waivers_file) if self.waivers_file else None,
-            **({"max_extract_bytes": self.max_extract_bytes} if self.max_extract_bytes else {}),
+            max_extract_bytes=self.max_extract_bytes or MAX_EXTRACT_BYTES,
         )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:

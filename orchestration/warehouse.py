@@ -48,6 +48,19 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def raw_batches(
+    parsed: Iterable[tuple[ExtractMeta, ParsedExtract]],
+) -> tuple[list[str], dict[str, list[tuple[object, ...]]]]:
+    """The extracts' ids and their rows per raw table (this module's and the server's loads)."""
+    batches: dict[str, list[tuple[object, ...]]] = {t: [] for t in RAW_TABLES}
+    ids: list[str] = []
+    for meta, result in parsed:
+        ids.append(meta.extract_id)
+        for table, rows in raw_rows(result, meta).items():
+            batches[table].extend(rows)
+    return ids, batches
+
+
 def replace_extracts(
     con: duckdb.DuckDBPyConnection,
     parsed: Iterable[tuple[ExtractMeta, ParsedExtract]],
@@ -58,12 +71,7 @@ def replace_extracts(
 
     Returns the number of rows written per table.
     """
-    batches: dict[str, list[tuple[object, ...]]] = {t: [] for t in RAW_TABLES}
-    ids: list[str] = []
-    for meta, result in parsed:
-        ids.append(meta.extract_id)
-        for table, rows in raw_rows(result, meta).items():
-            batches[table].extend(rows)
+    ids, batches = raw_batches(parsed)
     ensure_raw_schema(con)
     counts: dict[str, int] = {}
     con.execute("begin transaction")

@@ -57,3 +57,45 @@ def published_warehouse(tmp_path_factory: pytest.TempPathFactory):  # type: igno
     summary = run_on_persistent_instance(landing, warehouse, base / "dagster_home")
     assert summary.success, summary
     return summary, warehouse, landing
+
+
+@pytest.fixture(scope="session")
+def three_councils(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """(summary, landing, warehouse, instance) after one DuckDB run over 3 generated councils x 2
+    layouts (benchmarks/generate.py): tests/test_multi_council.py checks it, and the server-mode
+    tests compare the PostgreSQL publication of the same landing folder with it."""
+    import sys
+
+    from dagster import DagsterInstance
+
+    from tests.pipeline import run
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import generate
+
+    base = tmp_path_factory.mktemp("councils")
+    landing, warehouse = base / "landing", base / "warehouse"
+    # years=1: extracts 2k and 2k+1 are council k's Appendix C and Appendix 1 for 2018/19.
+    generate(landing, extracts=2 * 3, seed=5, years=1)
+    instance = DagsterInstance.ephemeral()
+    summary = run(landing, warehouse, instance=instance)
+    return summary, landing, warehouse, instance
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():  # type: ignore[no-untyped-def]
+    """A throwaway PostgreSQL server for the session (tests/postgres_cluster.py): initdb and
+    pg_ctl in a temporary folder, as the `postgres` OS user when we are root; stopped and removed
+    afterwards. Skipped, saying why, only when the server binaries are not installed (`.ci/run`
+    installs Debian's `postgresql`)."""
+    from tests.postgres_cluster import find_bin_dir, start_cluster
+
+    if find_bin_dir() is None:
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql"
+        )
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

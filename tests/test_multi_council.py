@@ -19,7 +19,7 @@ import yaml
 
 from ingest.api import parse_entry
 from ingest.manifest import load_manifest
-from tests.pipeline import config_for, run
+from tests.pipeline import config_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate import generate  # noqa: E402
@@ -30,18 +30,7 @@ COUNCILS = 3
 OUTCOMES = ("withdrawn", "not_upheld", "partly_upheld", "rejected", "upheld", "total")
 
 
-@pytest.fixture(scope="module")
-def three_councils(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """(summary, landing, warehouse, instance) after one run over 3 councils x 2 layouts."""
-    from dagster import DagsterInstance
-
-    base = tmp_path_factory.mktemp("councils")
-    landing, warehouse = base / "landing", base / "warehouse"
-    # years=1: extracts 2k and 2k+1 are council k's Appendix C and Appendix 1 for 2018/19.
-    generate(landing, extracts=2 * COUNCILS, seed=5, years=1)
-    instance = DagsterInstance.ephemeral()
-    summary = run(landing, warehouse, instance=instance)
-    return summary, landing, warehouse, instance
+# `three_councils` (tests/conftest.py, one per session: the server-mode tests compare with it).
 
 
 def _expected(landing: Path) -> tuple[dict, dict]:

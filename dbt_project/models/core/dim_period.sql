@@ -10,7 +10,7 @@ periods as (
 parsed as (
     select
         period,
-        try_cast(regexp_extract(period, '^(\d{4})', 1) as integer) as fiscal_year_start
+        {{ leading_year('period') }} as fiscal_year_start
     from periods
 ),
 

@@ -87,12 +87,18 @@ family_candidates as (
         and (families.council is null or families.council = departments.council)
 ),
 
+ranked_families as (
+    select
+        *,
+        row_number() over (
+            partition by council, department_normalised, directorate_normalised
+            order by priority, service_family
+        ) as family_rank
+    from family_candidates
+),
+
 best_family as (
-    select * from family_candidates
-    qualify row_number() over (
-        partition by council, department_normalised, directorate_normalised
-        order by priority, service_family
-    ) = 1
+    select * from ranked_families where family_rank = 1
 ),
 
 final as (

@@ -25,7 +25,7 @@ own_causes as (
         count(*) as cause_count,
         cast(sum(instances) as bigint) as cause_instances
     from causes
-    group by all
+    group by 1, 2, 3, 4
 ),
 
 sub_groups as (
@@ -38,7 +38,7 @@ sub_groups as (
         cast(sum(instances) as bigint) as sub_group_instances
     from service_areas
     where parent_service_area is not null
-    group by all
+    group by 1, 2, 3, 4
 ),
 
 final as (

@@ -11,7 +11,7 @@ by_department as (
         extract_id,
         {{ outcome_counts('outcome', 'outcome_count') }}
     from outcomes
-    group by all
+    group by 1, 2, 3, 4, 5
 ),
 
 final as (

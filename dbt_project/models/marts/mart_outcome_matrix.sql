@@ -15,7 +15,7 @@ pivoted as (
         min(source_line) as source_line,
         {{ outcome_counts('outcome', 'outcome_count') }}
     from outcomes
-    group by all
+    group by 1, 2, 3, 4, 5, 6, 7, 8
 ),
 
 final as (

@@ -17,7 +17,7 @@ by_cause as (
         min(source_line) as source_line,
         cast(sum(instances) as bigint) as instances
     from instances
-    group by all
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 ),
 
 final as (

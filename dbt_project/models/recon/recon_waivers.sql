@@ -25,10 +25,10 @@ parser_failures as (
 recon_failures as (
     select distinct {{ waiver_key() | join(', ') }}
     from (
-        select * from recon_outcomes
-        union all by name
-        select * from recon_instances
-    )
+        select {{ waiver_key() | join(', ') }}, status from recon_outcomes
+        union all
+        select {{ waiver_key() | join(', ') }}, status from recon_instances
+    ) as recon_rows
     where status <> {{ status('ok') }}
 ),
 

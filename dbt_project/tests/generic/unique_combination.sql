@@ -5,7 +5,7 @@ with grouped as (
         {{ combination_of_columns | join(', ') }},
         count(*) as n_rows
     from {{ model }}
-    group by all
+    group by {{ combination_of_columns | join(', ') }}
 )
 
 select * from grouped where n_rows > 1

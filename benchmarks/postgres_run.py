@@ -1,0 +1,126 @@
+"""Server mode beside DuckDB: the same extracts run on both targets, measured in one invocation.
+
+    .venv/bin/python benchmarks/postgres_run.py [--extracts 0 1000] [--write]
+
+For each size (0 = the two bundled extracts, N = N generated extracts, benchmarks/generate.py):
+a full `run_pipeline` on DuckDB (the whole Dagster graph) and a full `run_postgres` on a throwaway
+PostgreSQL 15 cluster (tests/postgres_cluster.py), with the server run's phases (load by COPY,
+dbt build, gate, stage, swap). With --write, the table between the markers of BENCHMARKS.md's
+"Server mode" section is replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+BEGIN = "<!-- postgres-benchmarks:begin (written by benchmarks/postgres_run.py) -->"
+END = "<!-- postgres-benchmarks:end -->"
+
+
+def _landing(base: Path, extracts: int) -> Path:
+    landing = base / f"landing_{extracts}"
+    if extracts == 0:
+        shutil.copytree(ROOT / "data" / "landing", landing)
+    else:
+        from generate import generate
+
+        generate(landing, extracts=extracts, seed=7, years=5)
+    return landing
+
+
+def measure(extracts: int, dsn: str, base: Path) -> dict[str, object]:
+    from dagster import DagsterInstance
+
+    from orchestration.config import ComplaintsConfig
+    from orchestration.postgres import run_postgres
+    from orchestration.runner import run_pipeline
+
+    landing = _landing(base, extracts)
+    duck = ComplaintsConfig.resolve(
+        landing=landing, warehouse=base / f"duck_{extracts}", dagster_home=base / "dh"
+    )
+    start = time.perf_counter()
+    duck_summary = run_pipeline(duck, instance=DagsterInstance.ephemeral())
+    duck_s = time.perf_counter() - start
+    assert duck_summary.success, duck_summary
+    server = ComplaintsConfig.resolve(
+        landing=landing,
+        warehouse=base / f"pg_{extracts}",
+        dagster_home=base / "dh",
+        target="postgres",
+        postgres_dsn=dsn,
+    )
+    start = time.perf_counter()
+    pg = run_postgres(server)
+    pg_s = time.perf_counter() - start
+    assert pg.success, pg.error
+    marts = sum(n for t, n in pg.rows_per_table.items() if t.startswith("mart_"))
+    return {
+        "extracts": "seed (2)" if extracts == 0 else str(extracts),
+        "duckdb_s": round(duck_s, 1),
+        "postgres_s": round(pg_s, 1),
+        "ratio": round(pg_s / duck_s, 2),
+        "phases": pg.seconds,
+        "mart_rows": marts,
+        "same_mart_rows": marts == sum(duck_summary.rows_per_mart.values()),
+    }
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| extracts | DuckDB run (s) | PostgreSQL run (s) | PG / DuckDB | PG: load | dbt build | gate | stage | swap | mart rows (same on both) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p = r["phases"]
+        assert isinstance(p, dict)
+        lines.append(
+            f"| {r['extracts']} | {r['duckdb_s']} | {r['postgres_s']} | {r['ratio']} | "
+            f"{p.get('load')} | {p.get('dbt')} | {p.get('gate')} | {p.get('stage')} | "
+            f"{p.get('swap')} | {r['mart_rows']} ({'yes' if r['same_mart_rows'] else 'NO'}) |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--extracts", type=int, nargs="+", default=[0, 1000])
+    ap.add_argument("--write", action="store_true", help="rewrite the table in BENCHMARKS.md")
+    args = ap.parse_args(argv)
+
+    from tests.postgres_cluster import start_cluster
+
+    cluster = start_cluster()
+    base = Path(tempfile.mkdtemp(prefix="complaints-pg-bench-"))
+    try:
+        rows = []
+        for n in args.extracts:
+            rows.append(measure(n, cluster.dsn(), base))
+            print(rows[-1], flush=True)
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    text = table(rows)
+    print(text)
+    if args.write:
+        path = ROOT / "BENCHMARKS.md"
+        doc = path.read_text()
+        head, _, rest = doc.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        path.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
