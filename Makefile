@@ -38,7 +38,7 @@ validate: prepare
 	$(DG) check defs
 
 checks: lint typecheck validate
-	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q --durations=20
 
 test:
 	@start=$$(date +%s); status=0; $(MAKE) --no-print-directory checks || status=$$?; \

@@ -270,3 +270,20 @@ if _IMPORT_PROBLEM is None:  # else dagster.yaml never names the class
         def dispose(self) -> None:
             self._dispose_engines()
             super().dispose()
+
+
+def end_process_stuck_in_a_pool_wait(exit_code: int) -> None:
+    """End this process now, from a watchdog thread, with `exit_code`.
+
+    Dagster's in-process executor waits for a pool slot in a loop that neither an exception in
+    another thread nor a signal handler interrupts, so a run that gave up waiting for the
+    warehouse (its run already reported failed and its slot freed by the caller) cannot return
+    normally. A hard exit is the only way out; it lives here, beside the other workaround of
+    Dagster's internals, so that no other module carries one.
+    """
+    import os
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)

@@ -21,6 +21,7 @@ from dagster import (
 from orchestration.config import ComplaintsConfig
 from orchestration.dagster_compat import (
     EVENT_BATCH_SIZE,
+    end_process_stuck_in_a_pool_wait,
     event_log_storage_yaml,
     uses_pooled_event_log,
 )
@@ -196,7 +197,7 @@ def _give_up(instance: DagsterInstance, busy: Exception, tell: Callable[[str], N
         instance.report_run_failed(run, f"Gave up waiting for the warehouse: {busy}")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
     tell(f"error: {busy}")
-    os._exit(int(ExitCode.BUSY))
+    end_process_stuck_in_a_pool_wait(int(ExitCode.BUSY))
 
 
 def stale_temporaries(published: Path) -> list[Path]:
