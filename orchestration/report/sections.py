@@ -4,6 +4,7 @@ and the definition of its metric."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +110,23 @@ def _bounded(section: Section, items: list[Any], councils: list[str]) -> list[An
     return items[:MAX_COUNCILS]
 
 
+def _latest_period_figures(
+    con: duckdb.DuckDBPyConnection,
+    section: Section,
+    table: str,
+    figure: Callable[[duckdb.DuckDBPyConnection, str, str, list[str]], Figure],
+    facts: list[str],
+    empty_note: str,
+) -> Section:
+    """One figure per council for its latest period in `table` (bounded), or `empty_note`."""
+    latest = _latest(con, table)
+    for council, period in _bounded(section, latest, [c for c, _ in latest]):
+        section.figures.append(figure(con, council, period, facts))
+    if not section.figures:
+        section.notes.append(empty_note)
+    return section
+
+
 def _slug(*parts: str) -> str:
     text = "-".join(parts).lower()
     return "".join(c if c.isalnum() else "-" for c in text).strip("-")
@@ -125,12 +143,14 @@ def scorecard_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> Secti
         "decided complaints where a fault was found. Earlier periods are in 'Change between "
         "periods'.",
     )
-    latest = _latest(con, "mart_department_scorecard")
-    for council, period in _bounded(section, latest, [c for c, _ in latest]):
-        section.figures.append(_scorecard_figure(con, council, period, facts))
-    if not section.figures:
-        section.notes.append("No Appendix 1 (outcome matrix) extract in this publication.")
-    return section
+    return _latest_period_figures(
+        con,
+        section,
+        "mart_department_scorecard",
+        _scorecard_figure,
+        facts,
+        "No Appendix 1 (outcome matrix) extract in this publication.",
+    )
 
 
 def _scorecard_figure(
@@ -207,12 +227,14 @@ def service_areas_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> S
         f"complaints among those with at least {MIN_INSTANCES} instances, in each council's "
         "latest Appendix C period.",
     )
-    latest = _latest(con, "mart_service_uphold_rates")
-    for council, period in _bounded(section, latest, [c for c, _ in latest]):
-        section.figures.append(_service_area_figure(con, council, period, facts))
-    if not section.figures:
-        section.notes.append("No Appendix C (root-cause summary) extract in this publication.")
-    return section
+    return _latest_period_figures(
+        con,
+        section,
+        "mart_service_uphold_rates",
+        _service_area_figure,
+        facts,
+        "No Appendix C (root-cause summary) extract in this publication.",
+    )
 
 
 def _service_area_figure(
@@ -297,12 +319,14 @@ def root_causes_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> Sec
         "Appendix C root-cause instances (not complaints) by canonical category and department, "
         "in each council's latest Appendix C period.",
     )
-    latest = _latest(con, "mart_service_root_causes")
-    for council, period in _bounded(section, latest, [c for c, _ in latest]):
-        section.figures.append(_root_cause_figure(con, council, period, facts))
-    if not section.figures:
-        section.notes.append("No Appendix C (root-cause summary) extract in this publication.")
-    return section
+    return _latest_period_figures(
+        con,
+        section,
+        "mart_service_root_causes",
+        _root_cause_figure,
+        facts,
+        "No Appendix C (root-cause summary) extract in this publication.",
+    )
 
 
 def _root_cause_figure(
