@@ -24,6 +24,7 @@ DAGSTER_HOME_ENV = "DAGSTER_HOME"
 MAX_EXTRACT_BYTES_ENV = "COMPLAINTS_MAX_EXTRACT_BYTES"
 TARGET_ENV = "COMPLAINTS_TARGET"
 POSTGRES_DSN_ENV = "COMPLAINTS_POSTGRES_DSN"
+CACHE_ENV = "COMPLAINTS_CACHE_DIR"
 TARGETS = ("duckdb", "postgres")
 
 # Defaults, relative to the current folder (a checkout's root under `make run` / `make dev`).
@@ -38,6 +39,13 @@ DBT_TARGET_NAME = "dbt_target"
 
 def _absolute(path: str | os.PathLike[str]) -> Path:
     return Path(path).expanduser().resolve()
+
+
+def _user_cache_dir(environ: Mapping[str, str]) -> Path:
+    if environ.get(CACHE_ENV):
+        return _absolute(environ[CACHE_ENV])
+    base = environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return _absolute(base) / "complaints-warehouse"
 
 
 def _pick(
@@ -67,6 +75,10 @@ class ComplaintsConfig:
     postgres_dsn: str | None = field(default=None, repr=False)
     """libpq URL of the server for `target == "postgres"` (kept out of repr: it may hold a
     password)."""
+    cache_dir: Path = field(default_factory=lambda: _user_cache_dir(os.environ))
+    """Derived data any warehouse on this machine may reuse (the column lineage of the dbt
+    models): `COMPLAINTS_CACHE_DIR`, else `$XDG_CACHE_HOME/complaints-warehouse`, else
+    `~/.cache/complaints-warehouse`."""
 
     @classmethod
     def resolve(
@@ -97,6 +109,7 @@ class ComplaintsConfig:
             max_extract_bytes=int(limit_raw) if limit_raw else MAX_EXTRACT_BYTES,
             target=chosen,
             postgres_dsn=postgres_dsn or env.get(POSTGRES_DSN_ENV) or None,
+            cache_dir=_user_cache_dir(env),
         )
 
     @property
@@ -117,6 +130,13 @@ class ComplaintsConfig:
     @property
     def log_dir(self) -> Path:
         return self.warehouse_dir / "logs"
+
+    @property
+    def lineage_cache_dirs(self) -> list[Path]:
+        """Where column lineage is cached (orchestration/catalogue.py), first writable wins: the
+        user's cache folder, shared by every warehouse on the machine (entries are keyed by
+        content, so sharing is safe), then this warehouse's dbt target folder."""
+        return [self.cache_dir / "column_lineage", self.dbt_target_dir / "column_lineage"]
 
     def dbt_vars(self) -> str:
         """`--vars` for every dbt invocation: the profile reads the build database from it."""

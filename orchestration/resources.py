@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
     dagster_home: str | None = None
     waivers_file: str | None = None
     max_extract_bytes: int | None = None
+    cache_dir: str | None = None
 
     @classmethod
     def from_config(cls, config: ComplaintsConfig) -> WarehouseResource:
@@ -32,17 +34,19 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             dagster_home=str(config.dagster_home),
             waivers_file=str(config.waivers_file) if config.waivers_file else None,
             max_extract_bytes=config.max_extract_bytes,
+            cache_dir=str(config.cache_dir),
         )
 
     @property
     def config(self) -> ComplaintsConfig:
-        return ComplaintsConfig(
+        config = ComplaintsConfig(
             landing_dir=Path(self.landing_dir),
             warehouse_dir=Path(self.warehouse_dir),
             dagster_home=Path(self.dagster_home or ComplaintsConfig.resolve().dagster_home),
             waivers_file=Path(self.waivers_file) if self.waivers_file else None,
             max_extract_bytes=self.max_extract_bytes or MAX_EXTRACT_BYTES,
         )
+        return replace(config, cache_dir=Path(self.cache_dir)) if self.cache_dir else config
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Where a run's resources start (any launcher: `complaints run`, the daemon's run worker,

@@ -1,8 +1,10 @@
 """dbt models as Dagster assets: one `dbt build` per run; dbt tests become asset checks.
 
-Every model asset's materialization carries its row count and column schema, and its column
-lineage (dagster-dbt's `fetch_row_counts()` / `fetch_column_metadata()`); lineage into the raw
-tables is named after the raw table's column, as `raw_extracts` declares its schema
+Every model and seed asset's materialization carries its row count and column schema, and every
+model its column lineage, under dagster-dbt's metadata keys; they are read after the build in two
+queries and the lineage comes from a content-addressed cache (orchestration/catalogue.py) instead
+of dagster-dbt's per-relation `fetch_row_counts()` / `fetch_column_metadata()`. Lineage into the
+raw tables is named after the raw table's column, as `raw_extracts` declares its schema
 (`<table>.<column>`). Owners come from the dbt project (`meta.dagster.owners`), the asset key of
 each source from `_sources.yml` (`meta.dagster.asset_key`); tags and groups from the folder.
 """
@@ -16,8 +18,11 @@ from dagster import (
     AssetMaterialization,
     AssetSpec,
     Output,
+    TableColumn,
     TableColumnDep,
     TableColumnLineage,
+    TableSchema,
+    get_dagster_logger,
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -29,6 +34,14 @@ from dagster_dbt import (
 
 from expectations.runner import import_gx_in_background
 from orchestration.assets.raw import RAW_EXTRACTS_KEY
+from orchestration.catalogue import (
+    ColumnDeps,
+    LineageCache,
+    TableFacts,
+    column_lineage,
+    read_table_facts,
+)
+from orchestration.config import ComplaintsConfig
 from orchestration.publication import PUBLISHED_PREFIXES
 from orchestration.resources import WarehouseResource
 
@@ -44,6 +57,7 @@ _FOLDERS = {
 _REGISTRY_READER = "stg_raw__extracts"
 COLUMN_LINEAGE = "dagster/column_lineage"
 ROW_COUNT = "dagster/row_count"
+COLUMN_SCHEMA = "dagster/column_schema"
 
 
 def _folder(dbt_resource_props: Mapping[str, Any]) -> str:
@@ -120,56 +134,83 @@ def name_raw_columns(lineage: TableColumnLineage, table: str) -> TableColumnLine
     )
 
 
-def view_row_count(adapter: Any, node: Mapping[str, Any]) -> int | None:
-    """Row count of a view model (dagster-dbt counts tables only), through the same read-only
-    in-process adapter: the staging views are thin selects over the raw tables."""
-    if adapter is None or node.get("config", {}).get("materialized") != "view":
-        return None
-    with adapter.connection_named(f"row_count_{node['unique_id']}"):
-        _, table = adapter.execute(f"select count(*) from {node['relation_name']}", fetch=True)
-    return int(table[0][0])
+def catalogue_metadata(
+    manifest: Mapping[str, Any],
+    facts: Mapping[str, TableFacts],
+    lineage: Mapping[str, ColumnDeps],
+    project: DbtProject | None,
+) -> dict[str, dict[str, Any]]:
+    """dbt unique id -> the metadata its materialization carries, under the keys dagster-dbt's
+    `fetch_row_counts()` / `fetch_column_metadata()` use, so the UI shows them the same way."""
+    descriptions = {
+        uid: {name: col.get("description") or None for name, col in node.get("columns", {}).items()}
+        for uid, node in manifest.get("nodes", {}).items()
+    }
+    raw_tables = raw_source_tables(manifest)
+    keys: dict[str, AssetKey] = {}
 
+    def key_of(unique_id: str) -> AssetKey:
+        if unique_id not in keys:
+            keys[unique_id] = TRANSLATOR.get_asset_spec(manifest, unique_id, project).key
+        return keys[unique_id]
 
-def _complete_metadata(events: Iterator[Any], invocation: Any) -> Iterator[Any]:
-    """Raw column names in the lineage, and the row counts of views."""
-    manifest = invocation.manifest
-    tables = raw_source_tables(manifest)
-    for event in events:
-        metadata = getattr(event, "metadata", None) or {}
-        unique_id = metadata.get("unique_id")
-        node = str(getattr(unique_id, "value", unique_id))
-        extra: dict[str, Any] = {}
-        lineage = metadata.get(COLUMN_LINEAGE)
-        if lineage is not None and node in tables:
-            extra[COLUMN_LINEAGE] = name_raw_columns(
-                getattr(lineage, "value", lineage), tables[node]
+    metadata: dict[str, dict[str, Any]] = {}
+    for unique_id, fact in facts.items():
+        if unique_id not in manifest.get("nodes", {}):
+            continue  # a source: its columns only feed the lineage
+        documented = descriptions.get(unique_id, {})
+        entry: dict[str, Any] = {
+            ROW_COUNT: fact.row_count,
+            COLUMN_SCHEMA: TableSchema(
+                columns=[
+                    TableColumn(name=name, type=data_type, description=documented.get(name))
+                    for name, data_type in fact.columns
+                ]
+            ),
+        }
+        if unique_id in lineage:
+            column_lineage = TableColumnLineage(
+                deps_by_column={
+                    column: [TableColumnDep(asset_key=key_of(p), column_name=c) for p, c in deps]
+                    for column, deps in lineage[unique_id].items()
+                }
             )
-        if ROW_COUNT not in metadata and isinstance(event, (Output, AssetMaterialization)):
-            count = view_row_count(invocation.adapter, manifest["nodes"].get(node, {}))
-            if count is not None:
-                extra[ROW_COUNT] = count
-        yield event.with_metadata({**metadata, **extra}) if extra else event
+            if unique_id in raw_tables:
+                column_lineage = name_raw_columns(column_lineage, raw_tables[unique_id])
+            entry[COLUMN_LINEAGE] = column_lineage
+        metadata[unique_id] = entry
+    return metadata
 
 
-def close_metadata_adapter(adapter: Any) -> None:
-    """Close the build database the in-process dbt-duckdb adapter opened for the metadata.
+def with_catalogue(
+    events: Iterator[Any], metadata: Mapping[str, Mapping[str, Any]]
+) -> Iterator[Any]:
+    """Each model's and seed's materialization with its catalogue metadata attached."""
+    for event in events:
+        if isinstance(event, (Output, AssetMaterialization)):
+            unique_id = event.metadata.get("unique_id")
+            extra = metadata.get(str(getattr(unique_id, "value", unique_id)))
+            if extra:
+                event = event.with_metadata({**event.metadata, **extra})
+        yield event
 
-    dbt-duckdb keeps its database open between connections (`keep_open`, which the dbt process
-    needs: reopening the file per node doubles a build), and DuckDB allows one configuration of a
-    file per process, so the gate and publication could not open it after. Public dbt-duckdb
-    calls: release the adapter's connections, close its environment, forget it.
-    """
-    if adapter is None:
-        return
-    adapter.cleanup_connections()
-    from dbt.adapters.duckdb import DuckDBConnectionManager
 
+def read_catalogue(
+    config: ComplaintsConfig, manifest: Mapping[str, Any], project: DbtProject | None
+) -> dict[str, dict[str, Any]]:
+    """The catalogue of the build that just finished (orchestration/catalogue.py); a failure
+    here costs the catalogue, never the build, as with dagster-dbt's own fetching."""
     try:
-        environment = DuckDBConnectionManager.env()
-    except Exception:  # no environment was ever opened (nothing was fetched)
-        return
-    environment.close()
-    DuckDBConnectionManager.close_all_connections()
+        facts = read_table_facts(config.build_db, manifest)
+        cache = LineageCache(config.lineage_cache_dirs)
+        lineage = column_lineage(manifest, config.dbt_target_dir, facts, cache)
+    except Exception as exc:
+        get_dagster_logger().warning(f"catalogue metadata skipped: {exc!r}")
+        return {}
+    get_dagster_logger().debug(
+        f"column lineage: {cache.hits} models from the cache, {cache.misses} computed"
+    )
+    return catalogue_metadata(manifest, facts, lineage, project)
 
 
 def build_dbt_assets(project: DbtProject) -> Any:
@@ -193,15 +234,9 @@ def build_dbt_assets(project: DbtProject) -> Any:
             target_path=config.dbt_target_dir,
         )
         # Wait for dbt to exit first, reading its output as it comes (`is_successful` keeps it):
-        # the metadata below needs the finished database (DuckDB lets no reader in beside its
-        # writer), and dagster-dbt's metadata thread pool polls in a loop while its input
-        # iterator blocks, which held a whole core for the length of the build.
+        # the catalogue reads the finished database (DuckDB lets no reader in beside its writer).
         invocation.is_successful()
-        # Row counts and column schemas through a read-only adapter in this process.
-        events = invocation.stream().fetch_row_counts().fetch_column_metadata()
-        try:
-            yield from _complete_metadata(events, invocation)
-        finally:
-            close_metadata_adapter(invocation.adapter)
+        metadata = read_catalogue(config, invocation.manifest, project)
+        yield from with_catalogue(invocation.stream(), metadata)
 
     return complaints_dbt_models
