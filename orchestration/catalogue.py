@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,9 +241,10 @@ def column_lineage(
     target_dir: Path,
     facts: Mapping[str, TableFacts],
     cache: LineageCache,
+    models: Collection[str] | None = None,
 ) -> dict[str, ColumnDeps]:
-    """Lineage of every model built in this run, by unique id: from the cache when the model's
-    SQL and the columns around it are unchanged, else computed and stored."""
+    """Lineage of every model built in this run (or of `models`), by unique id: from the cache
+    when the model's SQL and the columns around it are unchanged, else computed and stored."""
     import sqlglot
 
     dialect = manifest["metadata"]["adapter_type"]
@@ -251,6 +252,8 @@ def column_lineage(
     result: dict[str, ColumnDeps] = {}
     for unique_id, node in manifest.get("nodes", {}).items():
         if node["resource_type"] != "model" or unique_id not in facts:
+            continue
+        if models is not None and unique_id not in models:
             continue
         sql = compiled_sql(target_dir, node)
         if sql is None:

@@ -5,6 +5,7 @@ that reaches the raw tables' columns, and every asset has owners, tags and code 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from orchestration.assets.dbt import build_dbt_assets
+from orchestration.catalogue import LineageCache, column_lineage, compiled_sql, read_table_facts
 from orchestration.definitions import OWNERS, build_defs
 from orchestration.project import dbt_project
 from tests.pipeline import config_for
@@ -147,3 +149,46 @@ def test_every_asset_has_owners_tags_and_code_references(catalogue) -> None:  # 
     assert {
         name for name in published if graph.get(AssetKey(name)).tags["contract"] == "published"
     } == {n for n in published if n.startswith(("dim_", "fct_", "mart_"))} | {"published_marts"}
+
+
+def test_column_lineage_from_the_cache_is_the_lineage_computed_afresh(catalogue, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The cache returns what sqlglot computes, keyed by content: a second warehouse reuses it,
+    a changed model's SQL misses it, and an unwritable cache folder falls back to the next."""
+    _, instance, warehouse = catalogue
+    config = config_for(warehouse.parent / "landing", warehouse)
+    manifest = json.loads((config.dbt_target_dir / "manifest.json").read_text())
+    facts = read_table_facts(config.build_db, manifest)
+    marts = {
+        "model.complaints.mart_department_scorecard",
+        "model.complaints.fct_complaint_outcomes",
+    }
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("a file where the first cache folder would be")
+    cold = LineageCache([blocked / "lineage", tmp_path / "fallback"])
+    first = column_lineage(manifest, config.dbt_target_dir, facts, cold, models=marts)
+    assert set(first) == marts and (cold.hits, cold.misses) == (0, 2)
+    assert len(list((tmp_path / "fallback").glob("*.json"))) == 2
+    warm = LineageCache([tmp_path / "fallback"])
+    assert column_lineage(manifest, config.dbt_target_dir, facts, warm, models=marts) == first
+    assert (warm.hits, warm.misses) == (2, 0)
+    # What the run attached to the instance is this lineage, in asset keys.
+    recorded = latest(instance, AssetKey("mart_department_scorecard"))["dagster/column_lineage"]
+    assert {
+        column: sorted((dep.asset_key.path[-1], dep.column_name) for dep in deps)
+        for column, deps in recorded.value.deps_by_column.items()
+    } == {
+        column: sorted((uid.split(".")[-1], name) for uid, name in deps)
+        for column, deps in first["model.complaints.mart_department_scorecard"].items()
+    }
+    # Another folder holding an edited model's SQL: its key changes, the other model's does not.
+    edited = tmp_path / "target"
+    for uid in marts:
+        node = manifest["nodes"][uid]
+        sql = compiled_sql(config.dbt_target_dir, node)
+        assert sql is not None
+        path = edited / "compiled" / node["package_name"] / node["original_file_path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql + ("\n-- edited\n" if "scorecard" in uid else ""))
+    again = LineageCache([tmp_path / "fallback"])
+    assert column_lineage(manifest, edited, facts, again, models=marts) == first
+    assert (again.hits, again.misses) == (1, 1)
