@@ -13,7 +13,9 @@ from orchestration.project import dbt_executable, dbt_project_dir
 from tests.pipeline import copy_landing, load_raw
 
 
-def dbt(command: str, db: Path, work: Path) -> subprocess.CompletedProcess[str]:
+def dbt(
+    command: str, db: Path, work: Path, select: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
     project = str(dbt_project_dir())
     # Its own target and log folders: the project's target/ holds the manifest Dagster reads.
     return subprocess.run(
@@ -21,7 +23,7 @@ def dbt(command: str, db: Path, work: Path) -> subprocess.CompletedProcess[str]:
             dbt_executable(),
             command,
             "--select",
-            "stg_raw__extracts",
+            *(select or ["stg_raw__extracts"]),
             "--indirect-selection",
             "cautious",
         ]
