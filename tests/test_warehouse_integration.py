@@ -3,6 +3,8 @@ two appendices, lineage, comments, idempotent re-runs and a reader that never bl
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 from dagster import AssetKey
@@ -51,8 +53,12 @@ def test_run_summary(published_warehouse) -> None:  # type: ignore[no-untyped-de
     # Every gate suite ran and passed; dbt tests ran as checks too.
     assert len(summary.gate_results) == len(GATED_TABLES) + 1
     assert all(ok for ok, _ in summary.gate_results.values()), summary.gate_results
-    # dbt tests (a model's not-null rules are one test, not_null_columns) and the gate.
-    assert not summary.checks_failed and len(summary.checks_passed) > 150
+    # Every dbt data test (a model's not-null rules are one test, not_null_columns, its key rules
+    # another, key_rules) and every gate suite ran as a check, and passed.
+    manifest = json.loads((warehouse / "dbt_target" / "manifest.json").read_text())
+    data_tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    assert not summary.checks_failed
+    assert len(summary.checks_passed) == len(data_tests) + len(summary.gate_results)
     assert summary.data_docs is not None and summary.data_docs.name == "index.html"
     assert summary.data_docs.exists()
 
