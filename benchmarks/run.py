@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run as a script: the sibling modules and the project packages must be importable.
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 
+import memory as memory_bench  # noqa: E402
 import parse as parse_bench  # noqa: E402
 import seed_floor  # noqa: E402
 from generate import generate  # noqa: E402
@@ -1001,7 +1002,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--skip-seed", action="store_true", help="skip the bundled-extracts run")
+    ap.add_argument(
+        "--memory",
+        action="store_true",
+        help="only peak memory against extract size (benchmarks/memory.py)",
+    )
+    ap.add_argument("--memory-sizes", default="1,10,limit", help="MB per extract, or 'limit'")
+    ap.add_argument("--full-run-max-mb", type=float, default=10.0)
     args = ap.parse_args(argv)
+    if args.memory:
+        return memory_main(args)
     sizes = sorted({int(s) for s in (QUICK_SIZES if args.quick else args.sizes).split(",")})
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="complaints-bench-"))
@@ -1087,6 +1097,36 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out}")
         if args.json:
             args.json.write_text(json.dumps(_jsonable(report), indent=2))
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def memory_main(args: argparse.Namespace) -> int:
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="complaints-bench-memory-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"work folder: {work}", flush=True)
+    try:
+        report = memory_bench.measure(
+            work,
+            [s.strip() for s in args.memory_sizes.split(",")],
+            args.full_run_max_mb,
+            complaints_run,
+            args.seed,
+        )
+        body = memory_bench.render(report)
+        started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+        machine = machine_description()
+        body = (
+            f"Measured {started} UTC on {machine.get('cpu', '?')}; load average before "
+            f"{os.getloadavg()[0]:.1f} (other processes share the 2 cores), commit {machine.get('commit', '?')}.\n\n"
+            + body
+        )
+        memory_bench.write_markdown(args.out, body)
+        print(body)
+        if args.json:
+            args.json.write_text(json.dumps(_jsonable(report), indent=2))
+    finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0

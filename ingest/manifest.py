@@ -108,13 +108,72 @@ def default_id(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", stem).strip("_") or "extract"
 
 
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """One parse of a landing folder's manifest: its entries and the SHA-256 of the manifest's
+    bytes (a run records it at its start, so its steps can tell an edit made while it ran)."""
+
+    entries: tuple[ManifestEntry, ...]
+    sha256: str
+
+
+# One parse per landing folder and state of that folder: every step of an in-process run (and
+# each sensor tick of an unchanged folder) reuses it instead of parsing the same bytes again.
+_CACHE: dict[Path, tuple[object, Manifest]] = {}
+_parses = 0
+
+
+def parse_count() -> int:
+    """How many times this process has parsed a manifest (cache hits are not parses)."""
+    return _parses
+
+
 def load_manifest(landing: Path) -> list[ManifestEntry]:
+    return list(read_manifest(landing).entries)
+
+
+def read_manifest(landing: Path) -> Manifest:
+    """The landing folder's manifest, parsed again only when its bytes or any file of the folder
+    (an extract, a department mapping) changed since the last parse in this process."""
     landing = Path(landing).resolve()
     manifest_path = landing / MANIFEST_NAME
-    src = str(manifest_path)
     if not manifest_path.is_file():
-        raise ManifestError(src, None, f"no {MANIFEST_NAME} in the landing folder {landing}")
-    items = _read_document(manifest_path)
+        raise ManifestError(
+            str(manifest_path), None, f"no {MANIFEST_NAME} in the landing folder {landing}"
+        )
+    with manifest_path.open("rb") as f:
+        # One byte past the limit is enough for _read_document to refuse the file.
+        data = f.read(MAX_MANIFEST_BYTES + 1)
+    digest = hashlib.sha256(data).hexdigest()
+    key = (digest, _folder_state(landing))
+    cached = _CACHE.get(landing)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    global _parses
+    _parses += 1
+    manifest = Manifest(tuple(_parse(landing, data)), digest)
+    _CACHE[landing] = (key, manifest)
+    return manifest
+
+
+def _folder_state(landing: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under the landing folder but the manifest, with its size and modification
+    time: what the parse checks (files exist, are listed) and reads (mapping files)."""
+    state = []
+    for f in sorted(landing.rglob("*")):
+        if f.name == MANIFEST_NAME and f.parent == landing:
+            continue
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        state.append((str(f.relative_to(landing)), st.st_size, st.st_mtime_ns))
+    return tuple(state)
+
+
+def _parse(landing: Path, data: bytes) -> list[ManifestEntry]:
+    src = str(landing / MANIFEST_NAME)
+    items = _read_document(data, src)
     entries: list[ManifestEntry] = []
     seen_paths: dict[Path, int] = {}
     seen_ids: dict[str, int] = {}
@@ -146,10 +205,8 @@ def load_manifest(landing: Path) -> list[ManifestEntry]:
 # --- strict YAML ------------------------------------------------------------------------------
 
 
-def _read_document(path: Path) -> list[yaml.MappingNode]:
+def _read_document(data: bytes, src: str) -> list[yaml.MappingNode]:
     """The manifest's entries as YAML nodes (which keep their line numbers)."""
-    src = str(path)
-    data = path.read_bytes()
     if len(data) > MAX_MANIFEST_BYTES:
         raise ManifestError(
             src, None, f"the manifest is {len(data)} bytes; at most {MAX_MANIFEST_BYTES} are read"

@@ -14,12 +14,14 @@ from ingest.records import (
     Action,
     Cause,
     ControlTotal,
+    Coverage,
     Heading,
     OutcomeRow,
     ParsedExtract,
     ParseWarning,
     Repair,
     ServiceArea,
+    StatedNumber,
     Subtotal,
 )
 
@@ -88,6 +90,10 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
     ],
     "repairs": [("extract_id", "VARCHAR"), *_columns(Repair)],
     "warnings": [("extract_id", "VARCHAR"), *_columns(ParseWarning)],
+    # ingest.coverage: per kind of stated number, how many a control total verifies; and the
+    # numbers none verifies, with their lines.
+    "coverage": [("extract_id", "VARCHAR"), *_columns(Coverage)],
+    "unverified_numbers": [("extract_id", "VARCHAR"), *_columns(StatedNumber)],
 }
 
 
@@ -124,4 +130,6 @@ def raw_rows(parsed: ParsedExtract, meta: ExtractMeta) -> dict[str, list[tuple[A
         ],
         "repairs": rows(parsed.repairs),
         "warnings": rows(parsed.warnings),
+        "coverage": rows(parsed.coverage),
+        "unverified_numbers": rows(parsed.unverified_numbers),
     }

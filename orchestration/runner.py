@@ -94,6 +94,8 @@ class RunSummary:
     gate_results: dict[str, tuple[bool, str]] = field(default_factory=dict)
     data_docs: Path | None = None
     log_path: Path | None = None
+    # Parses of manifest.yml during the run (ingest.manifest.parse_count): one unless it changed.
+    manifest_parses: int = 0
 
 
 def run_pipeline(
@@ -111,14 +113,18 @@ def run_pipeline(
     (dbt, gate, publication) is rebuilt from all of them, as in the sensor's per-extract runs.
     """
     from ingest.errors import ExtractError
+    from ingest.manifest import parse_count, read_manifest
     from orchestration.definitions import build_defs
+    from orchestration.partitions import MANIFEST_SHA256_TAG
     from orchestration.project import prepare_dbt
 
     config.ensure_folders()
     prepare_dbt(config)
     defs = build_defs(config)
     instance = instance or open_instance(config)
+    parses_before = parse_count()
     try:
+        manifest = read_manifest(config.landing_dir)
         keys = sync_partitions(instance, config.landing_dir)
     except ExtractError as exc:
         return RunSummary(False, "", [], error=str(exc))
@@ -170,9 +176,11 @@ def run_pipeline(
             selected,
             log_level,
             log_path,
-            extra_tags=process_tags(),
+            extra_tags={**process_tags(), MANIFEST_SHA256_TAG: manifest.sha256},
         )
     summary = summarise(result, selected)
+    # Every step of this in-process run reads the manifest through the same cache.
+    summary.manifest_parses = parse_count() - parses_before
     summary.published, summary.log_path = published, log_path
     from expectations.runner import data_docs_index
 

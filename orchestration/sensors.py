@@ -41,10 +41,10 @@ from dagster import (
 )
 
 from ingest.errors import ExtractError
-from ingest.manifest import ManifestEntry, load_manifest
+from ingest.manifest import ManifestEntry, read_manifest
 from orchestration.dagster_compat import partition_range_tags
 from orchestration.jobs import rebuild_job, refresh_job
-from orchestration.partitions import EXTRACTS_PARTITION
+from orchestration.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import read_loaded_state
 
@@ -131,13 +131,17 @@ def runs_in_flight(instance: DagsterInstance) -> list[str]:
     ]
 
 
-def requests_for(plan: LandingPlan, key: str) -> list[RunRequest]:
-    removed_tags = {REMOVED_TAG: ",".join(plan.removed)} if plan.removed else {}
+def requests_for(
+    plan: LandingPlan, key: str, manifest_sha256: str | None = None
+) -> list[RunRequest]:
+    common_tags = {REMOVED_TAG: ",".join(plan.removed)} if plan.removed else {}
+    if manifest_sha256 is not None:
+        common_tags[MANIFEST_SHA256_TAG] = manifest_sha256
     if plan.pending:
-        tags = {**partition_range_tags(plan.pending[0], plan.pending[-1]), **removed_tags}
+        tags = {**partition_range_tags(plan.pending[0], plan.pending[-1]), **common_tags}
         return [RunRequest(run_key=key, job_name=refresh_job.name, tags=tags)]
     if plan.removed:
-        return [RunRequest(run_key=key, job_name=rebuild_job.name, tags=removed_tags)]
+        return [RunRequest(run_key=key, job_name=rebuild_job.name, tags=common_tags)]
     return []
 
 
@@ -155,9 +159,10 @@ def landing_folder_sensor(
     context: SensorEvaluationContext, warehouse: WarehouseResource
 ) -> SensorResult | SkipReason:
     try:
-        entries = load_manifest(warehouse.landing)
+        manifest = read_manifest(warehouse.landing)
     except ExtractError as exc:
         return SkipReason(f"landing folder not usable: {exc}")
+    entries = manifest.entries
     busy = runs_in_flight(context.instance)
     if busy:
         return SkipReason(f"run(s) {', '.join(busy)} in flight: changes wait for the next tick")
@@ -172,7 +177,7 @@ def landing_folder_sensor(
     if not (plan.pending or plan.removed or plan.changes_partitions):
         return SkipReason("no new, changed or removed extracts")
     return SensorResult(
-        run_requests=requests_for(plan, key),
+        run_requests=requests_for(plan, key, manifest.sha256),
         dynamic_partitions_requests=[
             *(
                 [DeleteDynamicPartitionsRequest(EXTRACTS_PARTITION, plan.delete_partitions)]

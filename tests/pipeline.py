@@ -29,6 +29,10 @@ SEED_ROWS_PER_MART = {
     "mart_reconciliation": 462,
     "mart_service_root_causes": 232,
     "mart_service_uphold_rates": 75,
+    # Five levels of stated number in Appendix C, four in Appendix 1.
+    "mart_verification_coverage": 9,
+    # Appendix C: 13 service areas nothing adds up to, 74 upheld counts only bounded.
+    "mart_unverified_numbers": 87,
 }
 
 

@@ -93,7 +93,7 @@ def test_marts_and_facts_have_column_lineage_down_to_the_raw_columns(catalogue) 
     graph, instance, warehouse = catalogue
     raw_schema = {c.name for c in latest(instance, RAW)["dagster/column_schema"].value.columns}
     published = [k for k in dbt_keys(warehouse) if k.path[-1].startswith(("mart_", "fct_"))]
-    assert len(published) == 8
+    assert len(published) == 10
     reached: dict[str, set[str]] = {}
     for key in published:
         metadata = latest(instance, key)
@@ -115,6 +115,8 @@ def test_marts_and_facts_have_column_lineage_down_to_the_raw_columns(catalogue) 
     assert reached["mart_service_uphold_rates.instances"] == {"service_areas.instances"}
     assert "causes.instances" in reached["fct_complaint_instances.instances"]
     assert "control_totals.stated" in reached["mart_reconciliation.stated"]
+    assert reached["mart_verification_coverage.numbers_stated"] == {"coverage.stated"}
+    assert reached["mart_unverified_numbers.source_line"] == {"unverified_numbers.line"}
     assert "outcome_rows.line" in reached["fct_complaint_outcomes.source_line"]
     # Keys and provenance of every mart and fact reach the raw tables.
     for key in published:

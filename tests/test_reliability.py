@@ -514,3 +514,126 @@ def test_corrupt_published_file_and_failed_run_print_the_step_not_old_rows(
     assert "Traceback" not in out and "IOException" not in out
     assert digest(published) == before
     assert not [p.name for p in warehouse.iterdir() if ".tmp" in p.name]
+
+
+def _read_only_mount_works(folder: Path) -> bool:
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            'mount --bind -o ro "$1" "$1" && ! touch "$1/.probe" 2>/dev/null',
+            "sh",
+            str(folder),
+        ],
+        capture_output=True,
+        timeout=30,
+    )
+    return probe.returncode == 0
+
+
+def test_read_only_warehouse_is_refused_in_a_few_lines(
+    workspace: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The warehouse folder on a read-only mount (tests run as root, for whom permission bits
+    deny nothing): a short message naming the folder, the warehouse exit code, nothing changed."""
+    from orchestration.errors import ExitCode
+
+    landing, warehouse = workspace
+    if shutil.which("unshare") is None or not _read_only_mount_works(warehouse):
+        pytest.skip("no mount namespace here to make a folder read-only for root")
+    published = warehouse / "marts.duckdb"
+    before = digest(published)
+    listing = sorted(p.name for p in warehouse.iterdir())
+    complaints = Path(sys.executable).parent / "complaints"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "COMPLAINTS_LANDING": str(landing),
+        "COMPLAINTS_WAREHOUSE": str(warehouse),
+    }
+
+    result = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            'mount --bind -o ro "$1" "$1" && exec "$2" run',
+            "sh",
+            str(warehouse),
+            str(complaints),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == ExitCode.WAREHOUSE, result.stderr
+    assert result.stderr.startswith(
+        f"error: cannot write in the warehouse folder {warehouse}: Read-only file system"
+    ), result.stderr
+    assert len(result.stderr.splitlines()) <= 3, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert digest(published) == before
+    assert sorted(p.name for p in warehouse.iterdir()) == listing
+
+
+def test_manifest_edited_while_a_run_reads_it_is_refused(workspace: tuple[Path, Path]) -> None:
+    """The manifest is rewritten once the run has parsed it (a thread watching the parse
+    counter), before its ingest steps read it: the run refuses, naming the manifest, and
+    publishes nothing; what it had loaded stays as it was (docs/DECISIONS.md)."""
+    import threading
+
+    from ingest.manifest import parse_count
+
+    landing, warehouse = workspace
+    published = warehouse / "marts.duckdb"
+    before = digest(published)
+    outputs_before = published_outputs(warehouse)
+    manifest_path = landing / "manifest.yml"
+    edited = manifest_path.read_text().replace("council: Brent", "council: Brent Council", 1)
+    assert edited != manifest_path.read_text()
+    start = parse_count()
+    done = threading.Event()
+
+    def edit_once_parsed() -> None:
+        while parse_count() == start and not done.is_set():
+            time.sleep(0.005)
+        manifest_path.write_text(edited)
+
+    editor = threading.Thread(target=edit_once_parsed)
+    editor.start()
+    try:
+        summary = run(landing, warehouse)
+    finally:
+        done.set()
+        editor.join()
+
+    assert manifest_path.read_text() == edited
+    assert not summary.success and not summary.published_updated
+    message = "\n".join(summary.failed_steps)
+    assert f"{landing / 'manifest.yml'} changed while this run was reading it" in message
+    assert "Traceback" not in message
+    assert summary.rows_per_mart == {}
+    assert digest(published) == before
+    assert published_outputs(warehouse) == outputs_before
+    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
+        councils = con.execute("select distinct council from raw.extracts").fetchall()
+    assert councils == [("Brent",)]
+    assert not [p.name for p in warehouse.iterdir() if ".tmp" in p.name]
+    # The run parsed the manifest it started from, then the edited one (once each).
+    assert summary.manifest_parses == 2
+
+
+def test_a_run_parses_the_manifest_once(published_warehouse) -> None:  # type: ignore[no-untyped-def]
+    """Partition sync, the registry and the ingest step share one parse of manifest.yml."""
+    summary, _, _ = published_warehouse
+    assert summary.success
+    assert summary.manifest_parses == 1

@@ -489,6 +489,7 @@ def test_many_councils_are_bounded_and_named(published_warehouse, tmp_path: Path
         )
     result = build_report(path, tmp_path / "report.html")
     html = result.path.read_text(encoding="utf-8")
-    assert result.figures == 3 * MAX_COUNCILS + 1  # three per-council sections + reconciliation
+    # Three per-council sections, then reconciliation and verification coverage.
+    assert result.figures == 3 * MAX_COUNCILS + 2
     assert html.count("Showing the first 6 of 9 councils (alphabetically); not shown: ") == 3
     assert "not shown: Copy 6, Copy 7, Copy 8." in html

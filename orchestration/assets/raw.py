@@ -15,9 +15,9 @@ from dagster import (
 
 from ingest.api import parse_entry
 from ingest.errors import ExtractError
-from ingest.manifest import load_manifest
+from ingest.manifest import MANIFEST_NAME, ManifestEntry, read_manifest
 from ingest.raw_tables import RAW_TABLES, ExtractMeta
-from orchestration.partitions import extracts_partitions
+from orchestration.partitions import MANIFEST_SHA256_TAG, extracts_partitions
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import (
     WAIVER_COLUMNS,
@@ -28,6 +28,25 @@ from orchestration.warehouse import (
 )
 
 RAW_EXTRACTS_KEY = "raw_extracts"
+
+
+def manifest_entries(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> list[ManifestEntry]:
+    """The manifest's entries, refused when they are not the manifest the run started from."""
+    try:
+        manifest = read_manifest(warehouse.landing)
+    except ExtractError as exc:
+        raise Failure(description=str(exc)) from None
+    started = context.run.tags.get(MANIFEST_SHA256_TAG)
+    if started is not None and started != manifest.sha256:
+        raise Failure(
+            description=f"{warehouse.landing / MANIFEST_NAME} changed while this run was "
+            f"reading it (SHA-256 {started[:12]} at the start, {manifest.sha256[:12]} now): "
+            "nothing was loaded or published from it; run again once the edit is complete",
+            metadata={"manifest_sha256_at_start": started, "manifest_sha256": manifest.sha256},
+        )
+    return list(manifest.entries)
 
 
 @asset(
@@ -50,10 +69,7 @@ def raw_extracts(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult[Any]:
     keys = list(context.partition_keys)
-    try:
-        entries = {e.extract_id: e for e in load_manifest(warehouse.landing)}
-    except ExtractError as exc:
-        raise Failure(description=str(exc)) from None
+    entries = {e.extract_id: e for e in manifest_entries(context, warehouse)}
     missing = [k for k in keys if k not in entries]
     if missing:
         raise Failure(
@@ -120,10 +136,7 @@ def raw_extracts(
 def extract_registry(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult[Any]:
-    try:
-        listed = {e.extract_id for e in load_manifest(warehouse.landing)}
-    except ExtractError as exc:
-        raise Failure(description=str(exc)) from None
+    listed = {e.extract_id for e in manifest_entries(context, warehouse)}
     with warehouse.connect() as con:
         from orchestration.warehouse import ensure_raw_schema
 

@@ -58,6 +58,7 @@ def build_report(published_db: Path, out: Path) -> ReportResult:
             sections.root_causes_section(con, facts),
             sections.change_section(con),
             sections.reconciliation_section(con, facts),
+            sections.verification_section(con, facts),
         ]
     # The preview in the Dagster UI: the first chart (the first council's scorecard when there
     # is one), from the SVG already rendered for the report.

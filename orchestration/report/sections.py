@@ -75,6 +75,14 @@ RECONCILIATION = (
     "matches the stated and computed values exactly. failed: different and not waived; the "
     "quality gate blocks publication while any control total fails."
 )
+VERIFICATION = (
+    "A stated number is verified when a control total compares it: as the printed total, or as "
+    "one of the parts that must add up to one. Bounded: only checked not to exceed a limit (an "
+    "upheld-or-partly-upheld count is at most its service area's instances). Unverified: nothing "
+    "checks it, so a misprint in the source would be published as printed. Levels: the kinds of "
+    "number an extract states (a heading's total, a service area's instances, a cause's "
+    "instances, an outcome cell of an issue-type row, ...)."
+)
 
 
 @dataclass
@@ -679,6 +687,70 @@ def reconciliation_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> 
         "reconciliation",
         "Reconciliation status",
         "Whether the totals printed in each source extract agree with the rows they cover.",
+        figures=[figure],
+    )
+
+
+def verification_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> Section:
+    coverage = _rows(
+        con,
+        "select extract_id, council, period, level, numbers_stated, numbers_verified, "
+        "numbers_bounded, numbers_unverified, verified_share "
+        "from mart_verification_coverage order by extract_id, level",
+    )
+    totals = [sum(r[i] for r in coverage) for i in range(4, 8)]
+    summary = Table(
+        key="verification-coverage",
+        caption="Stated numbers per extract and level, by what verifies them",
+        headers=[
+            "Extract",
+            "Council",
+            "Period",
+            "Level",
+            "Stated",
+            "Verified",
+            "Bounded",
+            "Unverified",
+            "Verified share",
+        ],
+        numeric=[False, False, False, False, True, True, True, True, True],
+        rows=[[*r[:4], *(fmt_int(v) for v in r[4:8]), fmt_rate(r[8])] for r in coverage]
+        + [["All extracts", "", "", "", *(fmt_int(v) for v in totals), ""]],
+        total_rows={len(coverage)},
+    )
+    alone = _rows(
+        con,
+        "select extract_id, source_line, level, scope, stated_value, reason "
+        "from mart_unverified_numbers where verification = 'unverified' "
+        "order by extract_id, source_line, level, scope",
+    )
+    listing = Table(
+        key="verification-unverified",
+        caption="Numbers nothing verifies, with their source lines",
+        headers=["Extract", "Source line", "Level", "Scope", "Stated", "Why"],
+        numeric=[False, True, False, False, True, False],
+        rows=[[r[0], fmt_int(r[1]), r[2], r[3], fmt_int(r[4]), r[5]] for r in alone],
+    )
+    facts.append(
+        f"Stated numbers: {fmt_int(totals[1])} of {fmt_int(totals[0])} verified by a control "
+        f"total, {fmt_int(totals[2])} only bounded, {fmt_int(totals[3])} unverified."
+    )
+    figure = Figure(
+        key="verification",
+        title="Which stated numbers a control total verifies",
+        definition=VERIFICATION,
+        svg=None,
+        tables=[summary, listing],
+        notes=[
+            "The bounded numbers are listed, with their source lines, in the published table "
+            "mart_unverified_numbers."
+        ]
+        + ([] if alone else ["Every stated number is verified or bounded."]),
+    )
+    return Section(
+        "verification",
+        "Verification coverage",
+        "Which figures the source's own totals confirm, and which rest on the source alone.",
         figures=[figure],
     )
 
