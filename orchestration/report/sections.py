@@ -31,6 +31,10 @@ TOP_SERVICE_AREAS = 15
 # for a committee, not a catalogue of a hundred councils (which would also take a minute to
 # draw); the section says which councils it leaves out, and the marts and exports hold them all.
 MAX_COUNCILS = 6
+# Rows (departments, categories, extracts) one chart draws: a chart of thousands of bars is
+# unreadable and Vega-Lite (altair) refuses data past a few thousand rows. The tables under a
+# chart keep every row; the figure says what the chart leaves out.
+MAX_CHART_ROWS = 40
 
 LAYOUTS = {
     "outcome_matrix": "Appendix 1 (complaint outcomes)",
@@ -135,6 +139,17 @@ def _latest_period_figures(
     return section
 
 
+def _charted(ranked: list[str], noun: str, notes: list[str]) -> list[str]:
+    """The first MAX_CHART_ROWS of `ranked` for a chart; a note in `notes` when some are left out."""
+    if len(ranked) <= MAX_CHART_ROWS:
+        return ranked
+    notes.append(
+        f"The chart draws the first {MAX_CHART_ROWS} of {len(ranked)} {noun} (in the table's "
+        "order); the table lists every one."
+    )
+    return ranked[:MAX_CHART_ROWS]
+
+
 def _slug(*parts: str) -> str:
     text = "-".join(parts).lower()
     return "".join(c if c.isalnum() else "-" for c in text).strip("-")
@@ -171,8 +186,10 @@ def _scorecard_figure(
         "where council = ? and period = ? order by rank_by_total, department",
         [council, period],
     )
+    notes: list[str] = []
+    charted = _charted([r[1] for r in rows], "departments", notes)
     frame = pd.DataFrame(
-        [(r[1], r[2], r[5], r[9]) for r in rows],
+        [(r[1], r[2], r[5], r[9]) for r in rows[: len(charted)]],
         columns=["department", "total", "decided", "fault_found_rate"],
     )
     sums = [sum(r[i] for r in rows) for i in range(2, 9)]
@@ -221,6 +238,7 @@ def _scorecard_figure(
         definition=FAULT_FOUND,
         svg=charts.to_svg(charts.scorecard(frame, title), _slug("c-score", council, period)),
         tables=[table],
+        notes=notes,
     )
 
 
@@ -355,7 +373,13 @@ def _root_cause_figure(
         cells[(cat, dept)] = n
     departments = sorted(by_dept, key=lambda d: (-by_dept[d], d))
     categories = sorted(by_cat, key=lambda c: (-by_cat[c], c))
-    frame = pd.DataFrame(rows, columns=["department", "category", "instances"])
+    notes: list[str] = []
+    charted_departments = _charted(departments, "departments", notes)
+    charted_categories = _charted(categories, "categories", notes)
+    drawn = {(c, d) for c in charted_categories for d in charted_departments}
+    frame = pd.DataFrame(
+        [r for r in rows if (r[1], r[0]) in drawn], columns=["department", "category", "instances"]
+    )
     title = f"{council} {period}: root-cause instances by category and department"
     body = [
         [cat, *(fmt_int(cells.get((cat, d))) for d in departments), fmt_int(by_cat[cat])]
@@ -386,13 +410,14 @@ def _root_cause_figure(
         definition=ROOT_CAUSES,
         svg=(
             charts.to_svg(
-                charts.heatmap(frame, departments, categories, title),
+                charts.heatmap(frame, charted_departments, charted_categories, title),
                 _slug("c-causes", council, period),
             )
             if rows
             else None
         ),
         tables=[table],
+        notes=notes,
     )
 
 
@@ -585,8 +610,10 @@ def _change_figure(
         + [fmt_rate(rate), fmt_points(rate_change)]
         for dept, period, value, change, num, den, rate, rate_change in changes
     ]
+    notes: list[str] = []
+    charted = set(_charted(_by_latest_value(changes, all_label), "departments", notes))
     frame = pd.DataFrame(
-        [(c[0], c[1], c[2], c[6]) for c in changes if c[0] != all_label],
+        [(c[0], c[1], c[2], c[6]) for c in changes if c[0] in charted],
         columns=["department", "period", "value", "rate"],
     )
     chart = charts.trends(
@@ -608,7 +635,22 @@ def _change_figure(
         definition=definition,
         svg=charts.to_svg(chart, _slug("c", key)),
         tables=[table],
+        notes=notes,
     )
+
+
+def _by_latest_value(
+    changes: list[
+        tuple[str, str, int, int | None, int | None, int | None, float | None, float | None]
+    ],
+    all_label: str,
+) -> list[str]:
+    """Departments by their value in their latest period, largest first (then by name)."""
+    latest: dict[str, tuple[str, int]] = {}
+    for dept, period, value, *_ in changes:
+        if dept != all_label and (dept not in latest or period > latest[dept][0]):
+            latest[dept] = (period, value)
+    return sorted(latest, key=lambda d: (-latest[d][1], d))
 
 
 # --- Reconciliation -------------------------------------------------------------------------------
@@ -622,10 +664,15 @@ def reconciliation_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> 
         "count(*) filter (where status = 'failed'), count(*) "
         "from mart_reconciliation group by all order by extract_id",
     )
+    notes: list[str] = []
+    # Extracts with failed, then waived totals first: those are the ones a reader must see.
+    ranked = [r[0] for r in sorted(counts, key=lambda r: (-r[5], -r[4], r[0]))]
+    charted = set(_charted(ranked, "extracts (failed, then waived first)", notes))
     frame = pd.DataFrame(
         [
             (r[0], status, r[3 + i])
             for r in counts
+            if r[0] in charted
             for i, status in enumerate(charts.STATUS_COLOURS)
         ],
         columns=["extract_id", "status", "control_totals"],
@@ -681,7 +728,7 @@ def reconciliation_section(con: duckdb.DuckDBPyConnection, facts: list[str]) -> 
         definition=RECONCILIATION,
         svg=charts.to_svg(charts.reconciliation(frame, title), "c-recon") if counts else None,
         tables=[summary, exceptions],
-        notes=[] if details else ["Every control total holds: none failed or waived."],
+        notes=notes + ([] if details else ["Every control total holds: none failed or waived."]),
     )
     return Section(
         "reconciliation",
