@@ -106,3 +106,23 @@ def postgres_cluster():  # type: ignore[no-untyped-def]
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def baseline(published_warehouse, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """A landing folder and a warehouse published once from the real extracts: a copy of the
+    session's run (tests/conftest.py), so this module adds no run of its own for it."""
+    from tests.pipeline import copy_published
+
+    _, warehouse, landing = published_warehouse
+    base = tmp_path_factory.mktemp("baseline")
+    copy_published(landing, warehouse, base)
+    return base
+
+
+@pytest.fixture
+def workspace(baseline: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the baseline: (landing, warehouse)."""
+    from tests.pipeline import copy_published
+
+    return copy_published(baseline / "landing", baseline / "warehouse", tmp_path)

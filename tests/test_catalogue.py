@@ -20,6 +20,8 @@ from orchestration.definitions import OWNERS, build_defs
 from orchestration.project import dbt_project
 from tests.pipeline import config_for
 
+pytestmark = pytest.mark.integration
+
 RAW = AssetKey("raw_extracts")
 
 

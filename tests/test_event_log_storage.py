@@ -25,6 +25,8 @@ from orchestration.config import ComplaintsConfig
 from orchestration.dagster_compat import EVENT_BATCH_SIZE, PooledSqliteEventLogStorage
 from orchestration.runner import configure_instance
 
+pytestmark = pytest.mark.integration
+
 
 @asset
 def tiny() -> int:

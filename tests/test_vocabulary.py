@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 import yaml
 
 from expectations.waivers import CHECKS, WAIVERS_FILE
@@ -16,6 +17,8 @@ from ingest.records import OUTCOME_COLUMNS
 from orchestration import dbt_vocabulary
 from tests.conftest import APPENDIX_1, APPENDIX_C
 from tests.pipeline import copy_landing, replace_in_line, run
+
+pytestmark = pytest.mark.integration
 
 
 def test_dbt_var_is_generated_from_the_python_vocabulary(tmp_path: Path) -> None:

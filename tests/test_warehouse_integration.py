@@ -13,6 +13,8 @@ from dagster import AssetKey
 from orchestration.checks import GATED_TABLES
 from tests.pipeline import SEED_ROWS_PER_MART
 
+pytestmark = pytest.mark.integration
+
 MARTS = (
     "mart_service_uphold_rates",
     "mart_service_root_causes",
