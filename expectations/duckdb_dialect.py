@@ -17,6 +17,9 @@ import duckdb_engine
 from sqlalchemy.dialects import registry
 
 URL_SCHEME = "duckdb+gate"
+# DuckDB runs in the gate's process: without a limit its buffer pool may take 80 % of RAM for
+# large tables; above the limit it spills to a temporary folder beside the build database.
+MEMORY_LIMIT = "256MB"
 
 
 class _BufferedCursor:
@@ -75,4 +78,4 @@ def register() -> None:
 
 def read_only_url(path: str) -> str:
     """A read-only URL: the gate never takes DuckDB's single writer lock."""
-    return f"{URL_SCHEME}:///{path}?access_mode=read_only"
+    return f"{URL_SCHEME}:///{path}?access_mode=read_only&memory_limit={MEMORY_LIMIT}"

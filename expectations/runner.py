@@ -233,22 +233,40 @@ def _data_source(context: Any, target: GateTarget) -> Any:
     return context.data_sources.add_sql(name, connection_string=target.url)
 
 
+def _unexpected_count(result: Any) -> int | None:
+    """Failing rows of one expectation: GX's count for a row-wise expectation, the number of rows
+    the query returned for an unexpected-rows query over the table's rows."""
+    details = result.result or {}
+    if (result.expectation_config.meta or {}).get("row_level"):
+        return int(details.get("observed_value") or 0)
+    return details.get("unexpected_count")
+
+
+def _sample_rows(result: Any) -> list[dict[str, Any]]:
+    """The failing rows GX returned (at most MAX_FAILING_ROWS, or 200 for a query)."""
+    details = result.result or {}
+    if (result.expectation_config.meta or {}).get("row_level"):
+        return list((details.get("details") or {}).get("unexpected_rows") or [])
+    return list(details.get("unexpected_index_list") or [])
+
+
+def _name(result: Any) -> str:
+    config = result.expectation_config
+    return str((config.meta or {}).get("name", config.type))
+
+
 def _outcomes(validation: Any) -> list[ExpectationOutcome]:
-    outcomes: list[ExpectationOutcome] = []
-    for result in validation.results:
-        config = result.expectation_config
-        details = result.result or {}
-        outcomes.append(
-            ExpectationOutcome(
-                name=(config.meta or {}).get("name", config.type),
-                expectation_type=config.type,
-                column=config.kwargs.get("column"),
-                success=bool(result.success),
-                observed=_jsonable(_observed(details)),
-                unexpected_count=details.get("unexpected_count"),
-            )
+    return [
+        ExpectationOutcome(
+            name=_name(result),
+            expectation_type=result.expectation_config.type,
+            column=result.expectation_config.kwargs.get("column"),
+            success=bool(result.success),
+            observed=_jsonable(_observed(result.result or {})),
+            unexpected_count=_unexpected_count(result),
         )
-    return outcomes
+        for result in validation.results
+    ]
 
 
 def _failing_rows(validation: Any, suite: Suite) -> tuple[pd.DataFrame, int]:
@@ -260,16 +278,14 @@ def _failing_rows(validation: Any, suite: Suite) -> tuple[pd.DataFrame, int]:
     values: dict[int, dict[str, Any]] = {}
     largest = 0
     for result in validation.results:
-        details = result.result or {}
-        if result.success or "unexpected_count" not in details:
+        if result.success:
             continue
-        name = (result.expectation_config.meta or {}).get("name", result.expectation_config.type)
-        largest = max(largest, int(details["unexpected_count"] or 0))
-        for row in details.get("partial_unexpected_index_list") or []:
+        largest = max(largest, _unexpected_count(result) or 0)
+        for row in _sample_rows(result):
             position = int(row[ROW_ID])
             values.setdefault(position, {c: row.get(c) for c in suite.row_columns})
-            if name not in names.setdefault(position, []):
-                names[position].append(name)
+            if _name(result) not in names.setdefault(position, []):
+                names[position].append(_name(result))
     positions = sorted(values)[:MAX_FAILING_ROWS]
     frame = pd.DataFrame(
         [{"failed": "; ".join(names[p]), **values[p]} for p in positions],
@@ -302,7 +318,9 @@ def validate_suite(
     )
     validation = definition.run(
         result_format={
-            "result_format": "SUMMARY",
+            # On SQL, GX caps every list of failing rows at partial_unexpected_count (200 for
+            # a query), COMPLETE included: COMPLETE adds the rows of unexpected-rows queries.
+            "result_format": "COMPLETE",
             "unexpected_index_column_names": [ROW_ID, *suite.row_columns],
             "partial_unexpected_count": MAX_FAILING_ROWS,
         }
