@@ -1,16 +1,17 @@
 """The SQLAlchemy dialect GX's SQL data source uses for the DuckDB build database.
 
-duckdb_engine's DuckDB connection is its own cursor: SQLAlchemy rolls back the transaction it
-began when GX's `execute_query` returns the connection, and that drops the result set GX reads
-next (every metric then fails with an empty result). This dialect buffers each result as it is
-executed. GX's queries return aggregates or rows bounded by `partial_unexpected_count`, so the
-buffer never holds a table. It is registered as `duckdb+gate://` and keeps the dialect name
-`duckdb`.
+duckdb_engine's DuckDB connection is its own cursor, and its dialect opens a DuckDB transaction
+for every SQLAlchemy one: when GX's `execute_query` returns the connection, SQLAlchemy rolls that
+transaction back, which drops the result set GX reads next (every metric then fails with an
+empty result). The gate only reads, through a read-only connection, so this dialect leaves
+DuckDB in autocommit and makes begin, commit and rollback no-ops: a result stays readable after
+the connection is returned, and stays a DuckDB stream (GX runs a query asset's query unlimited to
+learn its columns; a buffer would hold the whole table). Registered as `duckdb+gate://`; the
+dialect name stays `duckdb`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import duckdb_engine
@@ -22,58 +23,23 @@ URL_SCHEME = "duckdb+gate"
 MEMORY_LIMIT = "256MB"
 
 
-class _BufferedCursor:
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-        self._rows: list[Any] = []
-        self.description: Sequence[Any] | None = None
-
-    def execute(self, statement: str, parameters: Any = None, context: Any = None) -> None:
-        self._cursor.execute(statement, parameters, context)
-        self.description = self._cursor.description
-        self._rows = list(self._cursor.fetchall()) if self.description else []
-
-    def fetchone(self) -> Any:
-        return self._rows.pop(0) if self._rows else None
-
-    def fetchmany(self, size: int | None = None) -> list[Any]:
-        size = size or 1
-        rows, self._rows = self._rows[:size], self._rows[size:]
-        return rows
-
-    def fetchall(self) -> list[Any]:
-        rows, self._rows = self._rows, []
-        return rows
-
-    def close(self) -> None:
-        self._rows = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-
-class _Connection:
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-
-    def cursor(self) -> _BufferedCursor:
-        return _BufferedCursor(self._connection.cursor())
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._connection, name)
-
-
-class BufferedDuckDBDialect(duckdb_engine.Dialect):
+class ReadOnlyDuckDBDialect(duckdb_engine.Dialect):
     driver = "gate"
     supports_statement_cache = False
 
-    def connect(self, *cargs: Any, **cparams: Any) -> Any:
-        return _Connection(super().connect(*cargs, **cparams))
+    def do_begin(self, dbapi_connection: Any) -> None:
+        pass
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        pass
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        pass
 
 
 def register() -> None:
     """Make `duckdb+gate://` known to SQLAlchemy in this process (idempotent)."""
-    registry.register("duckdb.gate", __name__, "BufferedDuckDBDialect")
+    registry.register("duckdb.gate", __name__, "ReadOnlyDuckDBDialect")
 
 
 def read_only_url(path: str) -> str:

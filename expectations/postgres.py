@@ -33,6 +33,4 @@ def validate_schema(
     dsn: str, schema: str, warehouse_dir: Path | None = None, suite_names: list[str] | None = None
 ) -> dict[str, SuiteResult]:
     """Every suite (or those named) on the tables of `schema`; Data Docs built once at the end."""
-    return validate_target(
-        postgres_target(dsn, schema), suite_names or list(SUITES), warehouse_dir
-    )
+    return validate_target(postgres_target(dsn, schema), suite_names or list(SUITES), warehouse_dir)

@@ -18,7 +18,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -134,10 +134,10 @@ def gate_context(target: GateTarget) -> GateContext:
         ).all()
     by_kind: dict[str, list[str]] = {}
     for kind, extract_id in rows:
-        by_kind.setdefault(kind, []).append(extract_id)
+        by_kind.setdefault(str(kind), []).append(str(extract_id))
     return GateContext(
         extract_ids_by_kind=by_kind,
-        seed_categories=tuple(c for (c,) in categories),
+        seed_categories=tuple(str(c) for (c,) in categories),
         schema=target.schema,
     )
 
@@ -224,10 +224,8 @@ def _data_source(context: Any, target: GateTarget) -> Any:
     """A fresh SQL data source for `target` (a PostgreSQL build is a new schema every run, and a
     DuckDB build may move with its warehouse: the stored assets of an earlier run go)."""
     name = f"{target.kind}_build"
-    try:
+    with suppress(KeyError, ValueError, LookupError):
         context.data_sources.delete(name)
-    except (KeyError, ValueError, LookupError):
-        pass
     if target.kind == "postgres":
         return context.data_sources.add_postgres(name, connection_string=target.url)
     return context.data_sources.add_sql(name, connection_string=target.url)
@@ -359,8 +357,7 @@ def validate_target(
     source = _data_source(context, target)
     try:
         results = {
-            s.name: validate_suite(s, target, ctx, context, source, counts[s.table])
-            for s in suites
+            s.name: validate_suite(s, target, ctx, context, source, counts[s.table]) for s in suites
         }
     finally:
         # Pooled connections would keep the build database open in this process (DuckDB then

@@ -87,7 +87,9 @@ def _unique_together(columns: list[str], skip_any_missing: bool = False) -> Any:
 
     missing = " and ".join(f"{c} is null" for c in columns)
     present = (
-        " and ".join(f"{c} is not null" for c in columns) if skip_any_missing else f"not ({missing})"
+        " and ".join(f"{c} is not null" for c in columns)
+        if skip_any_missing
+        else f"not ({missing})"
     )
     query = (
         f"select * from (select *, count(*) over (partition by {', '.join(columns)}) "

@@ -376,7 +376,8 @@ def test_failed_outcome_control_total_is_named(
         f"level = '{level}' and scope = '{scope}' and measure = '{measure}'",
     )
     result = tamper(
-        "recon_outcome_totals", f"update main.recon_outcome_totals set status = 'failed' where {row}"
+        "recon_outcome_totals",
+        f"update main.recon_outcome_totals set status = 'failed' where {row}",
     )
     assert failed_names(result) == [name]
     rows = failing(result, "failed", "extract_id", "source_line", "scope", "stated", "status")
@@ -517,7 +518,9 @@ def test_uphold_rate_without_a_stated_figure_fails(
 ) -> None:
     unstated = "upheld_or_partly_upheld is null"
     assert value(con, UPHOLD, "upheld_or_partly_rate", unstated) is None
-    result = tamper(UPHOLD, f"update main.{UPHOLD} set upheld_or_partly_rate = 0.0 where {unstated}")
+    result = tamper(
+        UPHOLD, f"update main.{UPHOLD} set upheld_or_partly_rate = 0.0 where {unstated}"
+    )
     assert failed_names(result) == [formula("upheld_or_partly_rate")]
     assert result.failing_row_count == 1
     assert result.failing_rows["extract_id"].tolist() == [APPENDIX_C]

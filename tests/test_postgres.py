@@ -363,8 +363,9 @@ def test_gate_outcomes_and_failing_rows_equal_duckdb(
         assert sorted(map(str, pg.failing_rows.values.tolist())) == sorted(
             map(str, duck.failing_rows.values.tolist())
         ), name
-        assert pg.failing_rows_markdown().splitlines()[0] == (
-            duck.failing_rows_markdown().splitlines()[0]
+        assert (
+            pg.failing_rows_markdown().splitlines()[0]
+            == (duck.failing_rows_markdown().splitlines()[0])
         )
 
 
