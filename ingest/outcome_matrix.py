@@ -488,6 +488,9 @@ def _single_cell_fixes(row: _Row) -> list[tuple[int, int]]:
     return [(j, row.values[j] - excess) for j in range(5) if row.values[j] - excess >= 0]
 
 
+_Solution = tuple[tuple[bool, ...], tuple[tuple[int, int], ...]]
+
+
 def _reconcile_block(block: _Block, result: ParsedExtract) -> None:
     parent = block.parent
     inconsistent = [
@@ -499,25 +502,7 @@ def _reconcile_block(block: _Block, result: ParsedExtract) -> None:
         block.sums = sums
         return
 
-    noise_options = [(False, True) for _ in block.noise]  # keep?, drop
-    fix_options = [_single_cell_fixes(r) for r in inconsistent]
-    combos = 1
-    for opts in (*noise_options, *fix_options):
-        combos *= max(1, len(opts))
-    solutions: list[tuple[tuple[bool, ...], tuple[tuple[int, int], ...]]] = []
-    if combos <= _MAX_REPAIR_COMBINATIONS and all(fix_options):
-        for keeps in itertools.product(*noise_options):
-            for fixes in itertools.product(*fix_options):
-                total_diff = list(diffs)
-                for row, (col, new) in zip(inconsistent, fixes, strict=True):
-                    total_diff[col] += new - row.values[col]
-                for row, keep in zip(block.noise, keeps, strict=True):
-                    if keep:
-                        for j in range(5):
-                            total_diff[j] += row.values[j]
-                if not any(total_diff):
-                    solutions.append((keeps, fixes))
-
+    solutions = _repair_solutions(block, inconsistent, diffs)
     scope = f"{parent.name} (line {parent.line})"
     if len(solutions) != 1:
         what = "no" if not solutions else f"{len(solutions)} different"
@@ -532,6 +517,39 @@ def _reconcile_block(block: _Block, result: ParsedExtract) -> None:
         return
 
     keeps, fixes = solutions[0]
+    _settle_noise_rows(block, keeps, scope, result)
+    _fix_cells(inconsistent, fixes, scope, result)
+
+
+def _repair_solutions(block: _Block, inconsistent: list[_Row], diffs: list[int]) -> list[_Solution]:
+    """Every combination of keeping/dropping nameless rows and single-cell fixes of inconsistent
+    rows that makes each outcome column add up to the subtotal (none when there are too many)."""
+    noise_options = [(False, True) for _ in block.noise]  # keep?, drop
+    fix_options = [_single_cell_fixes(r) for r in inconsistent]
+    combos = 1
+    for opts in (*noise_options, *fix_options):
+        combos *= max(1, len(opts))
+    solutions: list[_Solution] = []
+    if combos > _MAX_REPAIR_COMBINATIONS or not all(fix_options):
+        return solutions
+    for keeps in itertools.product(*noise_options):
+        for fixes in itertools.product(*fix_options):
+            total_diff = list(diffs)
+            for row, (col, new) in zip(inconsistent, fixes, strict=True):
+                total_diff[col] += new - row.values[col]
+            for row, keep in zip(block.noise, keeps, strict=True):
+                if keep:
+                    for j in range(5):
+                        total_diff[j] += row.values[j]
+            if not any(total_diff):
+                solutions.append((keeps, fixes))
+    return solutions
+
+
+def _settle_noise_rows(
+    block: _Block, keeps: tuple[bool, ...], scope: str, result: ParsedExtract
+) -> None:
+    """Keep (as an unnamed row with its total) or drop each nameless row, recording why."""
     for row, keep in zip(block.noise, keeps, strict=True):
         if keep:
             before = row.fmt()
@@ -563,6 +581,15 @@ def _reconcile_block(block: _Block, result: ParsedExtract) -> None:
                 )
             )
     block.children.sort(key=lambda r: r.line)
+
+
+def _fix_cells(
+    inconsistent: list[_Row],
+    fixes: tuple[tuple[int, int], ...],
+    scope: str,
+    result: ParsedExtract,
+) -> None:
+    """Apply the one single-cell change per inconsistent row that the arithmetic proved."""
     for row, (col, new) in zip(inconsistent, fixes, strict=True):
         before = row.fmt()
         old = row.values[col]

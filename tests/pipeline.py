@@ -37,6 +37,17 @@ def copy_landing(dest: Path) -> Path:
     return dest
 
 
+def copy_published(landing: Path, warehouse: Path, dest: Path) -> tuple[Path, Path]:
+    """A private copy of a published landing folder and warehouse: (landing, warehouse) in dest.
+
+    Tests that start from "the bundled extracts, published" copy the session's run instead of
+    running the pipeline again. symlinks=True: `exports` stays the relative link publication
+    switches (followed, it would be a real folder, which publication refuses to replace)."""
+    shutil.copytree(landing, dest / "landing")
+    shutil.copytree(warehouse, dest / "warehouse", symlinks=True)
+    return dest / "landing", dest / "warehouse"
+
+
 def replace_in_line(path: Path, line_no: int, old: str, new: str) -> None:
     """Change one occurrence of `old` on one line (1-based), keeping every other byte."""
     lines = path.read_bytes().split(b"\n")

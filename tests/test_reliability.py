@@ -20,6 +20,7 @@ import yaml
 from tests.pipeline import (
     APPENDIX_1,
     APPENDIX_C,
+    copy_published,
     digest,
     published_outputs,
     replace_in_line,
@@ -33,20 +34,14 @@ def baseline(published_warehouse, tmp_path_factory: pytest.TempPathFactory) -> P
     session's run (tests/conftest.py), so this module adds no run of its own for it."""
     _, warehouse, landing = published_warehouse
     base = tmp_path_factory.mktemp("baseline")
-    shutil.copytree(landing, base / "landing")
-    # The `exports` link is relative: the copy points into its own versions folder.
-    shutil.copytree(warehouse, base / "warehouse", symlinks=True)
+    copy_published(landing, warehouse, base)
     return base
 
 
 @pytest.fixture
 def workspace(baseline: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A private copy of the baseline: (landing, warehouse)."""
-    shutil.copytree(baseline / "landing", tmp_path / "landing")
-    # symlinks=True: `exports` stays the link publication switches (followed, it would be a
-    # real folder, which publication refuses to replace).
-    shutil.copytree(baseline / "warehouse", tmp_path / "warehouse", symlinks=True)
-    return tmp_path / "landing", tmp_path / "warehouse"
+    return copy_published(baseline / "landing", baseline / "warehouse", tmp_path)
 
 
 def failed_rows(warehouse: Path) -> list[tuple]:

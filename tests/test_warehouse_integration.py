@@ -3,6 +3,8 @@ two appendices, lineage, comments, idempotent re-runs and a reader that never bl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from dagster import AssetKey
@@ -282,12 +284,13 @@ def test_schedule_and_sensor_defined() -> None:
     assert sensor.minimum_interval_seconds == 30
 
 
-def test_rerun_with_reader_open_is_identical(published_warehouse) -> None:  # type: ignore[no-untyped-def]
+def test_rerun_with_reader_open_is_identical(published_warehouse, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """An analyst's read-only connection stays open through a second run: the run succeeds, the
     reader keeps its snapshot, and the new file holds identical tables."""
-    from tests.pipeline import run
+    from tests.pipeline import copy_published, run
 
-    _, warehouse, landing = published_warehouse
+    # A private copy: the session's publication stays the one its run made for the other tests.
+    landing, warehouse = copy_published(published_warehouse[2], published_warehouse[1], tmp_path)
     published = warehouse / "marts.duckdb"
     before = table_checksums(published)
     analyst = duckdb.connect(str(published), read_only=True)
