@@ -1,8 +1,13 @@
-"""Run one suite against one table of the build database with GX Core 1.x.
+"""Run the gate's suites as SQL validations with GX Core 1.x, in the database that holds the build.
 
-The table is read through a read-only DuckDB connection that is closed before validation, so a
-check never holds the build database. Results are stored in a file data context under the
-warehouse folder and rendered as static Data Docs there.
+Each suite's table is a GX query asset on a SQL data source: the table's rows, its position in
+the table (`_gate_row`) and the suite's derived columns (`Suite.derived`), computed by the
+database. GX evaluates every expectation there and returns counts and, per expectation, at most
+`MAX_FAILING_ROWS` sample rows, so the gate's memory does not grow with the tables. DuckDB is
+read through read-only SQLAlchemy connections (`expectations/duckdb_dialect.py`) closed when the
+gate ends, so a check never holds the build database; PostgreSQL through `add_postgres`
+(expectations/postgres.py). Results are stored in a file data context under the warehouse
+folder and rendered as static Data Docs there.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import duckdb
 import pandas as pd
+import sqlalchemy as sa
 
+from expectations import duckdb_dialect
 from expectations.suites import SUITES, GateContext, Suite
 
 MAX_FAILING_ROWS = 20
@@ -78,27 +86,75 @@ def data_docs_index(warehouse_dir: Path) -> Path:
     return gx_root(warehouse_dir) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
-def gate_context(con: duckdb.DuckDBPyConnection) -> GateContext:
-    rows = con.execute(
-        "select kind, extract_id from main.dim_extract order by extract_id"
-    ).fetchall()
+# The column holding each row's position in its table: failing rows are shown in table order,
+# and two identical rows stay two rows.
+ROW_ID = "_gate_row"
+
+
+@dataclass(frozen=True)
+class GateTarget:
+    """Where the build's tables are: a SQLAlchemy URL, the schema, and the SQL giving each row's
+    position in its table on that database."""
+
+    kind: Literal["duckdb", "postgres"]
+    url: str
+    schema: str
+    row_position: str
+
+
+def duckdb_target(build_db: Path) -> GateTarget:
+    duckdb_dialect.register()
+    return GateTarget("duckdb", duckdb_dialect.read_only_url(str(build_db)), "main", "rowid")
+
+
+def _table(target: GateTarget, table: str) -> str:
+    return f'"{target.schema}"."{table}"'
+
+
+@contextmanager
+def _connection(target: GateTarget) -> Iterator[sa.Connection]:
+    engine = sa.create_engine(target.url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as con:
+            yield con
+    finally:
+        engine.dispose()
+
+
+def gate_context(target: GateTarget) -> GateContext:
+    with _connection(target) as con:
+        rows = con.execute(
+            sa.text(f"select kind, extract_id from {_table(target, 'dim_extract')} order by 2")
+        ).all()
+        categories = con.execute(
+            sa.text(
+                "select distinct root_cause_category from "
+                f"{_table(target, 'root_cause_categories')} order by 1"
+            )
+        ).all()
     by_kind: dict[str, list[str]] = {}
     for kind, extract_id in rows:
-        by_kind.setdefault(kind, []).append(extract_id)
-    categories = con.execute(
-        "select distinct root_cause_category from main.root_cause_categories order by 1"
-    ).fetchall()
-    return GateContext(extract_ids_by_kind=by_kind, seed_categories=tuple(c for (c,) in categories))
+        by_kind.setdefault(str(kind), []).append(str(extract_id))
+    return GateContext(
+        extract_ids_by_kind=by_kind,
+        seed_categories=tuple(str(c) for (c,) in categories),
+        schema=target.schema,
+    )
 
 
-def load_table(build_db: Path, table: str) -> tuple[pd.DataFrame, GateContext]:
-    con = duckdb.connect(str(build_db), read_only=True)
-    try:
-        frame = con.execute(f'select * from main."{table}"').df()
-        ctx = gate_context(con)
-    finally:
-        con.close()
-    return frame, ctx
+def row_counts(target: GateTarget, tables: list[str]) -> dict[str, int]:
+    with _connection(target) as con:
+        return {
+            t: int(con.execute(sa.text(f"select count(*) from {_table(target, t)}")).scalar_one())
+            for t in tables
+        }
+
+
+def suite_query(target: GateTarget, suite: Suite) -> str:
+    """The rows a suite validates: its table, each row's position, and the derived columns."""
+    columns = ["*", f"{target.row_position} as {ROW_ID}"]
+    columns += [f"{expression} as {name}" for name, expression in suite.derived]
+    return f"select {', '.join(columns)} from {_table(target, suite.table)}"
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -164,105 +220,155 @@ def open_context(root: Path | None = None) -> Any:
     return context
 
 
-def _batch_definition(context: Any, table: str) -> Any:
-    """The whole-dataframe batch of `table` in the context's pandas data source, created once
-    (each add_or_update rewrites the context's config file)."""
-    try:
-        source = context.data_sources.get("build_database")
-    except (KeyError, ValueError):
-        source = context.data_sources.add_pandas("build_database")
-    try:
-        asset = source.get_asset(table)
-    except LookupError:
-        asset = source.add_dataframe_asset(table)
-    try:
-        return asset.get_batch_definition("whole_table")
-    except KeyError:
-        return asset.add_batch_definition_whole_dataframe("whole_table")
+def _data_source(context: Any, target: GateTarget) -> Any:
+    """A fresh SQL data source for `target` (a PostgreSQL build is a new schema every run, and a
+    DuckDB build may move with its warehouse: the stored assets of an earlier run go)."""
+    name = f"{target.kind}_build"
+    with suppress(KeyError, ValueError, LookupError):
+        context.data_sources.delete(name)
+    if target.kind == "postgres":
+        return context.data_sources.add_postgres(name, connection_string=target.url)
+    return context.data_sources.add_sql(name, connection_string=target.url)
 
 
-def _outcomes(validation: Any) -> tuple[list[ExpectationOutcome], dict[int, list[str]]]:
-    """Each expectation's outcome, and the failed expectations' names per failing row."""
-    outcomes: list[ExpectationOutcome] = []
-    failing_index: dict[int, list[str]] = {}
-    for result in validation.results:
-        config = result.expectation_config
-        name = (config.meta or {}).get("name", config.type)
-        details = result.result or {}
-        outcomes.append(
-            ExpectationOutcome(
-                name=name,
-                expectation_type=config.type,
-                column=config.kwargs.get("column"),
-                success=bool(result.success),
-                observed=_jsonable(_observed(details)),
-                unexpected_count=details.get("unexpected_count"),
-            )
+def _unexpected_count(result: Any) -> int | None:
+    """Failing rows of one expectation: GX's count for a row-wise expectation, the number of rows
+    the query returned for an unexpected-rows query over the table's rows."""
+    details = result.result or {}
+    if (result.expectation_config.meta or {}).get("row_level"):
+        return int(details.get("observed_value") or 0)
+    return details.get("unexpected_count")
+
+
+def _sample_rows(result: Any) -> list[dict[str, Any]]:
+    """The failing rows GX returned (at most MAX_FAILING_ROWS, or 200 for a query)."""
+    details = result.result or {}
+    if (result.expectation_config.meta or {}).get("row_level"):
+        return list((details.get("details") or {}).get("unexpected_rows") or [])
+    return list(details.get("unexpected_index_list") or [])
+
+
+def _name(result: Any) -> str:
+    config = result.expectation_config
+    return str((config.meta or {}).get("name", config.type))
+
+
+def _outcomes(validation: Any) -> list[ExpectationOutcome]:
+    return [
+        ExpectationOutcome(
+            name=_name(result),
+            expectation_type=result.expectation_config.type,
+            column=result.expectation_config.kwargs.get("column"),
+            success=bool(result.success),
+            observed=_jsonable(_observed(result.result or {})),
+            unexpected_count=_unexpected_count(result),
         )
-        if not result.success:
-            for index in details.get("unexpected_index_list") or []:
-                position = index if isinstance(index, int) else None
-                if isinstance(index, dict):
-                    position = index.get("index")
-                if position is not None:
-                    failing_index.setdefault(int(position), []).append(name)
-    return outcomes, failing_index
+        for result in validation.results
+    ]
 
 
-def validate_frame(
-    suite: Suite,
-    frame: pd.DataFrame,
-    ctx: GateContext,
-    context: Any = None,
+def _failing_rows(validation: Any, suite: Suite) -> tuple[pd.DataFrame, int]:
+    """The first failing rows in table order, each with the expectations it fails, and how many
+    rows fail. GX returns at most MAX_FAILING_ROWS sample rows per expectation; when one
+    expectation fails more rows than that, the count is its unexpected count (the exact union
+    of every expectation's failing rows would need them all)."""
+    names: dict[int, list[str]] = {}
+    values: dict[int, dict[str, Any]] = {}
+    largest = 0
+    for result in validation.results:
+        if result.success:
+            continue
+        largest = max(largest, _unexpected_count(result) or 0)
+        for row in _sample_rows(result):
+            position = int(row[ROW_ID])
+            values.setdefault(position, {c: row.get(c) for c in suite.row_columns})
+            if _name(result) not in names.setdefault(position, []):
+                names[position].append(_name(result))
+    positions = sorted(values)[:MAX_FAILING_ROWS]
+    frame = pd.DataFrame(
+        [{"failed": "; ".join(names[p]), **values[p]} for p in positions],
+        columns=["failed", *suite.row_columns],
+    )
+    return frame, max(largest, len(values))
+
+
+def validate_suite(
+    suite: Suite, target: GateTarget, ctx: GateContext, context: Any, source: Any, row_count: int
 ) -> SuiteResult:
-    """Validate an in-memory table against its suite. With a file `context` the result is stored
-    there (for Data Docs); without one an ephemeral context is used."""
+    """One suite evaluated as SQL in the build's database through GX's SQL data source."""
     import great_expectations as gx
 
-    context = context if context is not None else open_context(None)
-    if suite.derive is not None:
-        frame = suite.derive(frame)
-    frame = frame.reset_index(drop=True)
+    asset = source.add_query_asset(name=suite.name, query=suite_query(target, suite))
     # Built whole: add_expectation looks up the suite's store on every call.
-    expectation_suite = gx.ExpectationSuite(
-        name=suite.name,
-        expectations=list(suite.build(ctx)),
-        meta={"description": suite.description},
+    expectation_suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=suite.name,
+            expectations=list(suite.build(ctx)),
+            meta={"description": suite.description},
+        )
     )
-    expectation_suite = context.suites.add_or_update(expectation_suite)
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(
-            name=suite.name, data=_batch_definition(context, suite.table), suite=expectation_suite
+            name=suite.name,
+            data=asset.add_batch_definition_whole_table("whole_table"),
+            suite=expectation_suite,
         )
     )
     validation = definition.run(
-        batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
+        result_format={
+            # On SQL, GX caps every list of failing rows at partial_unexpected_count (200 for
+            # a query), COMPLETE included: COMPLETE adds the rows of unexpected-rows queries.
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": [ROW_ID, *suite.row_columns],
+            "partial_unexpected_count": MAX_FAILING_ROWS,
+        }
     )
-    outcomes, failing_index = _outcomes(validation)
-    positions = sorted(failing_index)
-    columns = [c for c in suite.row_columns if c in frame.columns]
-    failing = frame.loc[positions[:MAX_FAILING_ROWS], columns].copy()
-    failing.insert(0, "failed", ["; ".join(failing_index[p]) for p in positions[:MAX_FAILING_ROWS]])
+    outcomes = _outcomes(validation)
+    failing, failing_count = _failing_rows(validation, suite)
     return SuiteResult(
         suite=suite.name,
         table=suite.table,
         success=all(o.success for o in outcomes),
-        row_count=len(frame),
+        row_count=row_count,
         outcomes=outcomes,
-        failing_rows=failing.reset_index(drop=True),
-        failing_row_count=len(positions),
+        failing_rows=failing,
+        failing_row_count=failing_count,
+        extra={"evaluated": target.kind},
     )
 
 
-def load_tables(build_db: Path, tables: list[str]) -> tuple[dict[str, pd.DataFrame], GateContext]:
-    """Read tables through one read-only connection, closed before returning."""
-    con = duckdb.connect(str(build_db), read_only=True)
+def validate_target(
+    target: GateTarget,
+    suite_names: list[str],
+    warehouse_dir: Path | None = None,
+    build_docs: bool = True,
+) -> dict[str, SuiteResult]:
+    """Validate several suites with one GX context; Data Docs are built once at the end."""
+    suites = [SUITES[name] for name in suite_names]
+    ctx = gate_context(target)
+    counts = row_counts(target, [s.table for s in suites])
+    if warehouse_dir is not None and build_docs:
+        # Data Docs show the latest run only: rendering grows with every stored result otherwise
+        # (the Dagster UI keeps the history of every check).
+        uncommitted = gx_root(warehouse_dir) / "gx" / "uncommitted"
+        for folder in ("validations", "data_docs"):
+            shutil.rmtree(uncommitted / folder, ignore_errors=True)
+    context = open_context(gx_root(warehouse_dir) if warehouse_dir is not None else None)
+    source = _data_source(context, target)
     try:
-        frames = {t: con.execute(f'select * from main."{t}"').df() for t in tables}
-        ctx = gate_context(con)
+        results = {
+            s.name: validate_suite(s, target, ctx, context, source, counts[s.table]) for s in suites
+        }
     finally:
-        con.close()
-    return frames, ctx
+        # Pooled connections would keep the build database open in this process (DuckDB then
+        # refuses a writer here) or leave idle sessions on the server.
+        source.get_execution_engine().engine.dispose()
+        source.get_engine().dispose()
+    if warehouse_dir is not None and build_docs:
+        context.build_data_docs()
+        for result in results.values():
+            result.docs_index = data_docs_index(warehouse_dir)
+    return results
 
 
 def validate_tables(
@@ -271,22 +377,8 @@ def validate_tables(
     warehouse_dir: Path | None = None,
     build_docs: bool = True,
 ) -> dict[str, SuiteResult]:
-    """Validate several suites with one GX context; Data Docs are built once at the end."""
-    suites = [SUITES[name] for name in suite_names]
-    frames, ctx = load_tables(build_db, [s.table for s in suites])
-    if warehouse_dir is not None and build_docs:
-        # Data Docs show the latest run only: rendering grows with every stored result otherwise
-        # (the Dagster UI keeps the history of every check).
-        uncommitted = gx_root(warehouse_dir) / "gx" / "uncommitted"
-        for folder in ("validations", "data_docs"):
-            shutil.rmtree(uncommitted / folder, ignore_errors=True)
-    context = open_context(gx_root(warehouse_dir) if warehouse_dir is not None else None)
-    results = {s.name: validate_frame(s, frames[s.table], ctx, context) for s in suites}
-    if warehouse_dir is not None and build_docs:
-        context.build_data_docs()
-        for result in results.values():
-            result.docs_index = data_docs_index(warehouse_dir)
-    return results
+    """The suites on the tables of a DuckDB build database."""
+    return validate_target(duckdb_target(build_db), suite_names, warehouse_dir, build_docs)
 
 
 def validate_table(

@@ -2,8 +2,9 @@
 
 Each suite guards one table of the build database. The reconciliation arithmetic lives in dbt
 (`recon_*` models compare each stated control total with the sum recomputed from the facts), so
-the suites assert on simple columns. Rate formulas are recomputed here in pandas, independently
-of the SQL that produced them, and checked within 1e-9.
+the suites assert on simple columns. Rate formulas are recomputed here, in SQL columns the gate
+adds to the table it validates (`Suite.derived`), independently of the dbt models that produced
+them, and checked within 1e-9. The SQL is portable: the same suites run on DuckDB and PostgreSQL.
 
 Great Expectations is imported only inside `build()` functions: its import costs seconds and
 nothing else in the pipeline needs it.
@@ -14,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import pandas as pd
 
 from ingest.vocabulary import (
     OUTCOME_NAMES,
@@ -49,6 +48,8 @@ class GateContext:
 
     extract_ids_by_kind: dict[str, list[str]]
     seed_categories: tuple[str, ...]
+    # The schema holding the build's tables: `main` in DuckDB, the build schema on PostgreSQL.
+    schema: str = "main"
 
     def known_root_cause_categories(self) -> list[str]:
         """The seed's categories plus the fallback for unmapped labels."""
@@ -63,47 +64,97 @@ class Suite:
     # Columns shown for failing rows: always the extract and the source line, then the grain.
     row_columns: tuple[str, ...]
     build: Callable[[GateContext], list[Any]]
-    derive: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    # Columns computed in SQL beside the table's own (name, portable SQL expression).
+    derived: tuple[tuple[str, str], ...] = ()
     blocking: bool = True
     order_by: tuple[str, ...] = field(default=())
 
 
 def _named(expectation: Any, name: str) -> Any:
-    expectation.meta = {"name": name}
+    expectation.meta = {**(expectation.meta or {}), "name": name}
     return expectation
 
 
-def _rate_matches(
-    frame: pd.DataFrame, rate: str, numerator: pd.Series, denominator: pd.Series
-) -> pd.Series:
+def _unique_together(columns: list[str], skip_any_missing: bool = False) -> Any:
+    """The rows whose combination of `columns` occurs more than once, as an unexpected-rows query.
+
+    GX's compound-columns uniqueness expectation evaluates on a SQL data source but returns no
+    failing rows there (only the offending values); this query returns the rows themselves, with
+    their extract and source line, on DuckDB and PostgreSQL alike. Rows are skipped as GX would:
+    where every key is missing, or with `skip_any_missing` where any is.
+    """
+    import great_expectations as gx
+
+    missing = " and ".join(f"{c} is null" for c in columns)
+    present = (
+        " and ".join(f"{c} is not null" for c in columns)
+        if skip_any_missing
+        else f"not ({missing})"
+    )
+    query = (
+        f"select * from (select *, count(*) over (partition by {', '.join(columns)}) "
+        "as _rows_with_key from {batch}) as keyed "
+        f"where _rows_with_key > 1 and {present}"
+    )
+    return gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query=query,
+        description=f"{' x '.join(columns)} is unique",
+        # The query returns rows of the table: the runner counts and shows them as failing rows.
+        meta={"row_level": True},
+    )
+
+
+def _rate_matches(rate: str, numerator: str, denominator: str) -> str:
     """True where the rate equals numerator/denominator (within tolerance), and is NULL exactly
-    when the denominator is 0."""
-    actual = frame[rate].astype("float64")
-    zero = denominator == 0
-    expected = numerator.astype("float64") / denominator.where(~zero).astype("float64")
-    close = (actual - expected).abs() <= RATE_TOLERANCE
-    return (zero & actual.isna()) | (~zero & actual.notna() & close.fillna(False))
+    when the denominator is 0; false where the denominator is missing."""
+    return (
+        f"case when ({denominator}) is null then false "
+        f"when ({denominator}) = 0 then {rate} is null "
+        f"else {rate} is not null and coalesce(abs(cast({rate} as double precision) "
+        f"- cast({numerator} as double precision) / cast({denominator} as double precision)) "
+        f"<= {RATE_TOLERANCE!r}, false) end"
+    )
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _integer_column(ctx: GateContext, table: str, column: str) -> Any:
+    """`column` is an integer column, from the catalogue. GX's type-list expectation reads types
+    by SQLAlchemy reflection, which duckdb_engine does not support with SQLAlchemy 2.1 (it runs
+    PostgreSQL catalogue queries): the same check as an unexpected-rows query, on both targets."""
+    import great_expectations as gx
+
+    # {batch} keeps the query tied to the batch (GX warns otherwise); the count never filters.
+    query = (
+        "select column_name, data_type from information_schema.columns "
+        f"where table_schema = {_quoted(ctx.schema)} and table_name = {_quoted(table)} "
+        f"and column_name = {_quoted(column)} "
+        "and upper(data_type) not in ('BIGINT', 'INTEGER', 'INT8', 'INT4') "
+        "and (select count(*) from {batch}) >= 0"
+    )
+    return gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query=query, description=f"{column} is an integer column"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # facts
 
 
-def _facts_common(gx: Any, keys: list[str], count: str, kind_ids: list[str]) -> list[Any]:
+def _facts_common(
+    gx: Any, ctx: GateContext, table: str, keys: list[str], count: str, kind_ids: list[str]
+) -> list[Any]:
     gxe = gx.expectations
     unique = (
         gxe.ExpectColumnValuesToBeUnique(column=keys[0])
         if len(keys) == 1
-        else gxe.ExpectCompoundColumnsToBeUnique(column_list=keys)
+        else _unique_together(keys)
     )
     out = [
         _named(unique, f"grain {' x '.join(keys)} is unique"),
-        _named(
-            gxe.ExpectColumnValuesToBeInTypeList(
-                column=count, type_list=["int64", "Int64", "int32", "Int32"]
-            ),
-            f"{count} is an integer",
-        ),
+        _named(_integer_column(ctx, table, count), f"{count} is an integer"),
         _named(
             gxe.ExpectColumnValuesToBeBetween(column=count, min_value=0),
             f"{count} is non-negative",
@@ -128,6 +179,8 @@ def _build_outcomes(ctx: GateContext) -> list[Any]:
 
     out = _facts_common(
         gx,
+        ctx,
+        "fct_complaint_outcomes",
         ["extract_id", "row_ordinal", "outcome"],
         "outcome_count",
         ctx.extract_ids_by_kind.get("outcome_matrix", []),
@@ -152,6 +205,8 @@ def _build_instances(ctx: GateContext) -> list[Any]:
 
     out = _facts_common(
         gx,
+        ctx,
+        "fct_complaint_instances",
         ["instance_key"],
         "instances",
         ctx.extract_ids_by_kind.get("root_cause_summary", []),
@@ -164,9 +219,8 @@ def _build_instances(ctx: GateContext) -> list[Any]:
         )
     out.append(
         _named(
-            gx.expectations.ExpectCompoundColumnsToBeUnique(
-                column_list=["extract_id", "service_area_key", "cause_ordinal"],
-                ignore_row_if="any_value_is_missing",
+            _unique_together(
+                ["extract_id", "service_area_key", "cause_ordinal"], skip_any_missing=True
             ),
             "one row per stated cause of a service area",
         )
@@ -234,8 +288,7 @@ def _build_reconciliation(ctx: GateContext) -> list[Any]:
     ]
 
 
-def _derive_reconciliation(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(_difference_recomputed=frame["computed"] - frame["stated"])
+RECONCILIATION_DERIVED = (("_difference_recomputed", "computed - stated"),)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,17 +314,13 @@ def _rate_expectations(gx: Any, rates: list[str]) -> list[Any]:
     return out
 
 
-def _derive_outcome_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    decided = frame["upheld"] + frame["partly_upheld"] + frame["not_upheld"]
-    total = decided + frame["withdrawn"] + frame["rejected"]
-    return frame.assign(
-        _decided_recomputed=decided,
-        _total_recomputed=total,
-        _fault_found_rate_ok=_rate_matches(
-            frame, "fault_found_rate", frame["upheld"] + frame["partly_upheld"], decided
-        ),
-        _uphold_rate_ok=_rate_matches(frame, "uphold_rate", frame["upheld"], decided),
-    )
+_DECIDED = "upheld + partly_upheld + not_upheld"
+OUTCOME_RATES_DERIVED = (
+    ("_decided_recomputed", _DECIDED),
+    ("_total_recomputed", f"{_DECIDED} + withdrawn + rejected"),
+    ("_fault_found_rate_ok", _rate_matches("fault_found_rate", "upheld + partly_upheld", _DECIDED)),
+    ("_uphold_rate_ok", _rate_matches("uphold_rate", "upheld", _DECIDED)),
+)
 
 
 def _outcome_mart_common(gx: Any) -> list[Any]:
@@ -307,9 +356,7 @@ def _build_outcome_matrix(ctx: GateContext) -> list[Any]:
     return [
         *_outcome_mart_common(gx),
         _named(
-            gxe.ExpectCompoundColumnsToBeUnique(
-                column_list=["period", "council", "department", "root_cause", "issue_type"]
-            ),
+            _unique_together(["period", "council", "department", "root_cause", "issue_type"]),
             "grain period x council x department x root cause x issue type is unique",
         ),
         _named(
@@ -328,7 +375,7 @@ def _build_scorecard(ctx: GateContext) -> list[Any]:
     return [
         *_outcome_mart_common(gx),
         _named(
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["period", "council", "department"]),
+            _unique_together(["period", "council", "department"]),
             "grain period x council x department is unique",
         ),
         *_rate_expectations(gx, ["share_of_total"]),
@@ -339,12 +386,13 @@ def _build_scorecard(ctx: GateContext) -> list[Any]:
     ]
 
 
-def _derive_scorecard(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = _derive_outcome_rates(frame)
-    grand = frame.groupby(["period", "council"])["total"].transform("sum")
-    return frame.assign(
-        _share_of_total_ok=_rate_matches(frame, "share_of_total", frame["total"], grand)
-    )
+SCORECARD_DERIVED = (
+    *OUTCOME_RATES_DERIVED,
+    (
+        "_share_of_total_ok",
+        _rate_matches("share_of_total", "total", "sum(total) over (partition by period, council)"),
+    ),
+)
 
 
 def _build_service_uphold_rates(ctx: GateContext) -> list[Any]:
@@ -363,9 +411,7 @@ def _build_service_uphold_rates(ctx: GateContext) -> list[Any]:
             "upheld or partly upheld never above instances",
         ),
         _named(
-            gxe.ExpectCompoundColumnsToBeUnique(
-                column_list=["period", "council", "department", "service_area"]
-            ),
+            _unique_together(["period", "council", "department", "service_area"]),
             "grain period x council x department x service area is unique",
         ),
         _named(
@@ -376,12 +422,15 @@ def _build_service_uphold_rates(ctx: GateContext) -> list[Any]:
     ]
 
 
-def _derive_service_uphold_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    numerator = frame["upheld_or_partly_upheld"]
-    ok = _rate_matches(frame, "upheld_or_partly_rate", numerator, frame["instances"])
-    # No stated upheld figure: the rate must be NULL too.
-    ok = ok.where(numerator.notna(), frame["upheld_or_partly_rate"].isna())
-    return frame.assign(_upheld_or_partly_rate_ok=ok)
+SERVICE_UPHOLD_RATES_DERIVED = (
+    (
+        "_upheld_or_partly_rate_ok",
+        # No stated upheld figure: the rate must be NULL too.
+        "case when upheld_or_partly_upheld is null then upheld_or_partly_rate is null else "
+        + _rate_matches("upheld_or_partly_rate", "upheld_or_partly_upheld", "instances")
+        + " end",
+    ),
+)
 
 
 def _build_service_root_causes(ctx: GateContext) -> list[Any]:
@@ -404,12 +453,12 @@ def _build_service_root_causes(ctx: GateContext) -> list[Any]:
     ]
 
 
-def _derive_service_root_causes(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(
-        _share_of_service_ok=_rate_matches(
-            frame, "share_of_service", frame["instances"], frame["service_instances"]
-        )
-    )
+SERVICE_ROOT_CAUSES_DERIVED = (
+    (
+        "_share_of_service_ok",
+        _rate_matches("share_of_service", "instances", "service_instances"),
+    ),
+)
 
 
 SUITES: dict[str, Suite] = {
@@ -455,7 +504,7 @@ SUITES: dict[str, Suite] = {
             description="Every control total the parser read holds or is exactly waived.",
             row_columns=(*RECON_ROW_COLUMNS, "explanation"),
             build=_build_reconciliation,
-            derive=_derive_reconciliation,
+            derived=RECONCILIATION_DERIVED,
         ),
         Suite(
             name="mart_outcome_matrix",
@@ -463,7 +512,7 @@ SUITES: dict[str, Suite] = {
             description="Outcome matrix: rates within [0, 1] and equal to their formulas.",
             row_columns=("extract_id", "source_line", "department", "root_cause", "issue_type"),
             build=_build_outcome_matrix,
-            derive=_derive_outcome_rates,
+            derived=OUTCOME_RATES_DERIVED,
         ),
         Suite(
             name="mart_department_scorecard",
@@ -471,7 +520,7 @@ SUITES: dict[str, Suite] = {
             description="Department scorecard: rates and shares equal to their formulas.",
             row_columns=("extract_id", "period", "council", "department"),
             build=_build_scorecard,
-            derive=_derive_scorecard,
+            derived=SCORECARD_DERIVED,
         ),
         Suite(
             name="mart_service_uphold_rates",
@@ -479,7 +528,7 @@ SUITES: dict[str, Suite] = {
             description="Service uphold rates: coherent with instances, equal to the formula.",
             row_columns=("extract_id", "source_line", "department", "service_area"),
             build=_build_service_uphold_rates,
-            derive=_derive_service_uphold_rates,
+            derived=SERVICE_UPHOLD_RATES_DERIVED,
         ),
         Suite(
             name="mart_service_root_causes",
@@ -487,7 +536,7 @@ SUITES: dict[str, Suite] = {
             description="Service root causes: known categories, shares equal to the formula.",
             row_columns=("extract_id", "source_line", "department", "service_area", "cause_label"),
             build=_build_service_root_causes,
-            derive=_derive_service_root_causes,
+            derived=SERVICE_ROOT_CAUSES_DERIVED,
         ),
     ]
 }

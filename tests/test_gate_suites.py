@@ -2,28 +2,26 @@
 data is wrong, naming the failed expectation and the failing row's extract and source line.
 
 The passing run goes through `validate_table` against the published warehouse (so Data Docs are
-built); the failing runs tamper with an in-memory copy of one table (`load_table`, change,
-`validate_frame` with an ephemeral GX context) and never touch the build database.
+built); the failing runs change a copy of the build database with SQL (`tamper`) and validate
+that copy in the database, as the gate does, with an ephemeral GX context.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
+import shutil
 from pathlib import Path
+from typing import Protocol
 
-import pandas as pd
+import duckdb
 import pytest
 
 from expectations.runner import (
     MAX_FAILING_ROWS,
     SuiteResult,
     data_docs_index,
-    load_table,
-    validate_frame,
     validate_table,
 )
-from expectations.suites import SUITES, GateContext
+from expectations.suites import SUITES
 
 APPENDIX_1 = "brent_2022_23_outcome_matrix"
 APPENDIX_C = "brent_2019_20_root_causes"
@@ -58,30 +56,60 @@ def build_db(warehouse: Path) -> Path:
     return warehouse / "build.duckdb"
 
 
-def only(frame: pd.DataFrame, mask: pd.Series) -> int:
-    """The index of the single row matching `mask` (fails unless exactly one row matches)."""
-    matches = frame.index[mask]
-    assert len(matches) == 1, f"{len(matches)} rows match"
-    return int(matches[0])
+class Tamper(Protocol):
+    def __call__(self, suite_name: str, *statements: str) -> SuiteResult: ...
 
 
-def tamper(
-    build_db: Path,
-    suite_name: str,
-    change: Callable[[pd.DataFrame], pd.DataFrame | None],
-    ctx_change: Callable[[GateContext], GateContext] | None = None,
-) -> SuiteResult:
-    """Load the suite's table, change the frame (in place, or return a new one), validate it in
-    memory."""
-    suite = SUITES[suite_name]
-    frame, ctx = load_table(build_db, suite.table)
-    assert len(frame) == ROW_COUNTS[suite_name]
-    changed = change(frame)
-    if changed is not None:
-        frame = changed
-    if ctx_change is not None:
-        ctx = ctx_change(ctx)
-    return validate_frame(suite, frame, ctx)
+def only(con: duckdb.DuckDBPyConnection, table: str, where: str) -> str:
+    """`where`, checked to match exactly one row of `table`."""
+    (count,) = con.execute(f"select count(*) from main.{table} where {where}").fetchone() or (0,)
+    assert count == 1, f"{count} rows of {table} match {where}"
+    return where
+
+
+def value(con: duckdb.DuckDBPyConnection, table: str, expression: str, where: str) -> object:
+    row = con.execute(f"select {expression} from main.{table} where {only(con, table, where)}")
+    return (row.fetchone() or (None,))[0]
+
+
+@pytest.fixture
+def scratch(build_db: Path, tmp_path: Path) -> Path:
+    """A copy of the build database this test may change."""
+    copy = tmp_path / "build.duckdb"
+    shutil.copyfile(build_db, copy)
+    return copy
+
+
+@pytest.fixture
+def con(scratch: Path):  # type: ignore[no-untyped-def]
+    """A connection to the copy, to look at it before tampering (closed before validation)."""
+    connection = duckdb.connect(str(scratch), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def tamper(scratch: Path, con: duckdb.DuckDBPyConnection) -> Tamper:
+    """Run `statements` on the copy (the suite's table first loses dbt's constraints, so a test
+    can store what a contract would refuse), then validate the copy as the gate does."""
+
+    def run(suite_name: str, *statements: str) -> SuiteResult:
+        suite = SUITES[suite_name]
+        con.close()
+        writer = duckdb.connect(str(scratch))
+        try:
+            (count,) = writer.execute(f"select count(*) from main.{suite.table}").fetchone() or (0,)
+            assert count == ROW_COUNTS[suite_name]
+            writer.execute(
+                f"create or replace table main.{suite.table} as select * from main.{suite.table}"
+            )
+            for statement in statements:
+                writer.execute(statement)
+        finally:
+            writer.close()
+        return validate_table(scratch, suite_name)
+
+    return run
 
 
 def failed_names(result: SuiteResult) -> list[str]:
@@ -89,8 +117,7 @@ def failed_names(result: SuiteResult) -> list[str]:
 
 
 def failing(result: SuiteResult, *columns: str) -> list[list[object]]:
-    """The failing rows' `columns`, sorted by them; "failed" as the sorted list of names (the
-    report keeps the table's row order, which the build database does not fix)."""
+    """The failing rows' `columns`, sorted by them; "failed" as the sorted list of names."""
     keys = [c for c in columns if c != "failed"]
     rows = result.failing_rows.sort_values(keys, kind="stable")[list(columns)]
     return [
@@ -131,15 +158,19 @@ def test_suite_passes_on_the_real_build(build_db: Path, warehouse: Path, suite_n
 # ---------------------------------------------------------------------------------------------
 # rates (mart_outcome_matrix)
 
+MATRIX = "mart_outcome_matrix"
+
 
 @pytest.mark.parametrize(("delta", "fails"), [(1e-6, True), (1e-10, False)])
-def test_rate_off_by_a_millionth_fails(build_db: Path, delta: float, fails: bool) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, frame["source_line"] == 175)
-        assert frame.loc[row, "fault_found_rate"] == 0.0 and frame.loc[row, "decided"] == 1
-        frame.loc[row, "fault_found_rate"] += delta
-
-    result = tamper(build_db, "mart_outcome_matrix", change)
+def test_rate_off_by_a_millionth_fails(
+    con: duckdb.DuckDBPyConnection, tamper: Tamper, delta: float, fails: bool
+) -> None:
+    assert value(con, MATRIX, "[fault_found_rate, decided]", "source_line = 175") == [0.0, 1]
+    result = tamper(
+        MATRIX,
+        f"update main.{MATRIX} set fault_found_rate = fault_found_rate + {delta!r} "
+        "where source_line = 175",
+    )
     if not fails:  # within the 1e-9 tolerance
         assert result.success, result.summary()
         return
@@ -159,47 +190,40 @@ def test_rate_off_by_a_millionth_fails(build_db: Path, delta: float, fails: bool
 
 
 @pytest.mark.parametrize("rate", ["fault_found_rate", "uphold_rate"])
-def test_zero_rate_where_nothing_was_decided_fails(build_db: Path, rate: str) -> None:
+def test_zero_rate_where_nothing_was_decided_fails(
+    con: duckdb.DuckDBPyConnection, tamper: Tamper, rate: str
+) -> None:
     """A real row with decided = 0 (line 87: one withdrawn complaint): its rates must be NULL."""
-
-    def change(frame: pd.DataFrame) -> None:
-        undecided = frame[frame["decided"] == 0]
-        assert len(undecided) == 28
-        row = int(undecided["source_line"].idxmin())
-        assert frame.loc[row, "source_line"] == 87
-        assert pd.isna(frame.loc[row, rate])
-        frame.loc[row, rate] = 0.0
-
-    result = tamper(build_db, "mart_outcome_matrix", change)
+    undecided = con.execute(
+        f"select count(*), min(source_line) from main.{MATRIX} where decided = 0"
+    ).fetchone()
+    assert undecided == (28, 87)
+    assert value(con, MATRIX, rate, "source_line = 87") is None
+    result = tamper(MATRIX, f"update main.{MATRIX} set {rate} = 0.0 where source_line = 87")
     assert failed_names(result) == [formula(rate)]
     assert failing(result, "extract_id", "source_line", "issue_type") == [
         [APPENDIX_1, 87, "Contact Centre Call Waiting Times"]
     ]
 
 
-def test_zero_rate_on_a_constructed_empty_row_fails(build_db: Path) -> None:
+def test_zero_rate_on_a_constructed_empty_row_fails(tamper: Tamper) -> None:
     """The same failure on a row made empty: every count 0, uphold_rate NULL, fault_found_rate 0."""
-
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, frame["source_line"] == 175)
-        counts = ["withdrawn", "not_upheld", "partly_upheld", "rejected", "upheld", "total"]
-        frame.loc[row, [*counts, "decided"]] = 0
-        frame.loc[row, "uphold_rate"] = float("nan")
-        frame.loc[row, "fault_found_rate"] = 0.0
-
-    result = tamper(build_db, "mart_outcome_matrix", change)
+    counts = ["withdrawn", "not_upheld", "partly_upheld", "rejected", "upheld", "total", "decided"]
+    result = tamper(
+        MATRIX,
+        f"update main.{MATRIX} set {', '.join(f'{c} = 0' for c in counts)}, "
+        "uphold_rate = null, fault_found_rate = 0.0 where source_line = 175",
+    )
     assert failed_names(result) == [formula("fault_found_rate")]
     assert failing(result, "extract_id", "source_line") == [[APPENDIX_1, 175]]
 
 
-def test_rate_above_one_and_wrong_decided_fail(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, frame["source_line"] == 175)
-        frame.loc[row, "uphold_rate"] = 1.5
-        other = only(frame, frame["source_line"] == 87)
-        frame.loc[other, "decided"] = 1
-
-    result = tamper(build_db, "mart_outcome_matrix", change)
+def test_rate_above_one_and_wrong_decided_fail(tamper: Tamper) -> None:
+    result = tamper(
+        MATRIX,
+        f"update main.{MATRIX} set uphold_rate = 1.5 where source_line = 175",
+        f"update main.{MATRIX} set decided = 1 where source_line = 87",
+    )
     assert failed_names(result) == [
         "decided = upheld + partly_upheld + not_upheld",
         formula("uphold_rate"),
@@ -214,14 +238,14 @@ def test_rate_above_one_and_wrong_decided_fail(build_db: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # facts
 
+OUTCOMES = "fct_complaint_outcomes"
+INSTANCES = "fct_complaint_instances"
 
-def test_negative_count_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, (frame["source_line"] == 175) & (frame["outcome"] == "not_upheld"))
-        assert frame.loc[row, "outcome_count"] == 1
-        frame.loc[row, "outcome_count"] = -1
 
-    result = tamper(build_db, "fct_complaint_outcomes", change)
+def test_negative_count_fails(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    row = "source_line = 175 and outcome = 'not_upheld'"
+    assert value(con, OUTCOMES, "outcome_count", row) == 1
+    result = tamper(OUTCOMES, f"update main.{OUTCOMES} set outcome_count = -1 where {row}")
     assert failed_names(result) == ["outcome_count is non-negative"]
     assert failing(result, "failed", "extract_id", "source_line", "issue_type") == [
         [["outcome_count is non-negative"], APPENDIX_1, 175, "Highways & Infrastructure - Other"]
@@ -231,24 +255,21 @@ def test_negative_count_fails(build_db: Path) -> None:
     )
 
 
-def test_non_integer_count_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        frame["outcome_count"] = frame["outcome_count"].astype("float64")
-
-    result = tamper(build_db, "fct_complaint_outcomes", change)
+def test_non_integer_count_fails(tamper: Tamper) -> None:
+    result = tamper(OUTCOMES, f"alter table main.{OUTCOMES} alter outcome_count type double")
     assert failed_names(result) == ["outcome_count is an integer"]
     # A column-type expectation has no failing rows to show.
-    assert result.failing_row_count == 0
+    assert result.failing_row_count == 0 and result.failing_rows.empty
 
 
-def test_null_key_and_unknown_outcome_fail(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, (frame["source_line"] == 175) & (frame["outcome"] == "withdrawn"))
-        frame.loc[row, "outcome"] = "dismissed"
-        other = only(frame, (frame["source_line"] == 87) & (frame["outcome"] == "upheld"))
-        frame.loc[other, "department"] = None
-
-    result = tamper(build_db, "fct_complaint_outcomes", change)
+def test_null_key_and_unknown_outcome_fail(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    withdrawn = only(con, OUTCOMES, "source_line = 175 and outcome = 'withdrawn'")
+    upheld = only(con, OUTCOMES, "source_line = 87 and outcome = 'upheld'")
+    result = tamper(
+        OUTCOMES,
+        f"update main.{OUTCOMES} set outcome = 'dismissed' where {withdrawn}",
+        f"update main.{OUTCOMES} set department = null where {upheld}",
+    )
     assert failed_names(result) == ["key department is not null", "outcome names are known"]
     assert failing(result, "failed", "extract_id", "source_line") == [
         [["key department is not null"], APPENDIX_1, 87],
@@ -256,15 +277,11 @@ def test_null_key_and_unknown_outcome_fail(build_db: Path) -> None:
     ]
 
 
-def test_duplicate_grain_row_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(
-            frame,
-            (frame["service_area"] == "Repairs") & (frame["cause_label"] == "Service Delayed"),
-        )
-        frame.loc[len(frame)] = frame.loc[row]
-
-    result = tamper(build_db, "fct_complaint_instances", change)
+def test_duplicate_grain_row_fails(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    row = only(con, INSTANCES, "service_area = 'Repairs' and cause_label = 'Service Delayed'")
+    result = tamper(
+        INSTANCES, f"insert into main.{INSTANCES} select * from main.{INSTANCES} where {row}"
+    )
     names = ["grain instance_key is unique", "one row per stated cause of a service area"]
     assert failed_names(result) == names
     assert result.failing_row_count == 2
@@ -274,21 +291,18 @@ def test_duplicate_grain_row_fails(build_db: Path) -> None:
     )
 
 
-def add_extract(ctx: GateContext) -> GateContext:
-    """The context of a build whose dim_extract lists a 2023/24 matrix with no fact rows."""
-    assert ctx.extract_ids_by_kind == {
-        "outcome_matrix": [APPENDIX_1],
-        "root_cause_summary": [APPENDIX_C],
-    }
-    ids = ctx.extract_ids_by_kind["outcome_matrix"]
-    return dataclasses.replace(
-        ctx,
-        extract_ids_by_kind={**ctx.extract_ids_by_kind, "outcome_matrix": [*ids, MISSING_EXTRACT]},
+def add_extract(con: duckdb.DuckDBPyConnection) -> str:
+    """A build whose dim_extract lists a 2023/24 matrix with no fact rows."""
+    kinds = con.execute("select kind, extract_id from main.dim_extract order by 1").fetchall()
+    assert kinds == [("outcome_matrix", APPENDIX_1), ("root_cause_summary", APPENDIX_C)]
+    return (
+        "insert into main.dim_extract select * replace "
+        f"('{MISSING_EXTRACT}' as extract_id) from main.dim_extract where kind = 'outcome_matrix'"
     )
 
 
-def test_missing_extract_fails(build_db: Path) -> None:
-    result = tamper(build_db, "fct_complaint_outcomes", lambda frame: None, add_extract)
+def test_missing_extract_fails(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    result = tamper(OUTCOMES, add_extract(con))
     assert failed_names(result) == ["at least one row per extract"]
     (outcome,) = result.failed
     assert (outcome.expectation_type, outcome.column) == (
@@ -299,17 +313,16 @@ def test_missing_extract_fails(build_db: Path) -> None:
     assert result.failing_row_count == 0 and result.failing_rows.empty
 
 
-def test_missing_extract_is_named_in_the_result(build_db: Path) -> None:
-    result = tamper(build_db, "fct_complaint_outcomes", lambda frame: None, add_extract)
+def test_missing_extract_is_named_in_the_result(
+    con: duckdb.DuckDBPyConnection, tamper: Tamper
+) -> None:
+    result = tamper(OUTCOMES, add_extract(con))
     (outcome,) = result.failed
     assert MISSING_EXTRACT in f"{outcome.observed} {result.summary()}"
 
 
-def test_empty_fact_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.iloc[0:0]
-
-    result = tamper(build_db, "fct_complaint_instances", change)
+def test_empty_fact_fails(tamper: Tamper) -> None:
+    result = tamper(INSTANCES, f"delete from main.{INSTANCES}")
     assert failed_names(result) == ["at least one row per extract", "the fact has rows"]
     assert result.row_count == 0
 
@@ -348,16 +361,24 @@ def test_empty_fact_fails(build_db: Path) -> None:
     ],
 )
 def test_failed_outcome_control_total_is_named(
-    build_db: Path, level: str, scope: str, measure: str, line: int, stated: int, name: str
+    con: duckdb.DuckDBPyConnection,
+    tamper: Tamper,
+    level: str,
+    scope: str,
+    measure: str,
+    line: int,
+    stated: int,
+    name: str,
 ) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(
-            frame,
-            (frame["level"] == level) & (frame["scope"] == scope) & (frame["measure"] == measure),
-        )
-        frame.loc[row, "status"] = "failed"
-
-    result = tamper(build_db, "recon_outcome_totals", change)
+    row = only(
+        con,
+        "recon_outcome_totals",
+        f"level = '{level}' and scope = '{scope}' and measure = '{measure}'",
+    )
+    result = tamper(
+        "recon_outcome_totals",
+        f"update main.recon_outcome_totals set status = 'failed' where {row}",
+    )
     assert failed_names(result) == [name]
     rows = failing(result, "failed", "extract_id", "source_line", "scope", "stated", "status")
     assert [r[:5] for r in rows] == [[[name], APPENDIX_1, line, scope, stated]]
@@ -367,14 +388,15 @@ def test_failed_outcome_control_total_is_named(
     )
 
 
-def test_unknown_status_and_level_fail(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        grand = (frame["level"] == "grand_total") & (frame["measure"] == "withdrawn")
-        frame.loc[only(frame, grand), "status"] = "skipped"
-        root = (frame["level"] == "root_cause") & (frame["source_line"] == 6)
-        frame.loc[only(frame, root & (frame["measure"] == "upheld")), "level"] = "sub_total"
-
-    result = tamper(build_db, "recon_outcome_totals", change)
+def test_unknown_status_and_level_fail(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    table = "recon_outcome_totals"
+    grand = only(con, table, "level = 'grand_total' and measure = 'withdrawn'")
+    root = only(con, table, "level = 'root_cause' and source_line = 6 and measure = 'upheld'")
+    result = tamper(
+        table,
+        f"update main.{table} set status = 'skipped' where {grand}",
+        f"update main.{table} set level = 'sub_total' where {root}",
+    )
     assert failed_names(result) == [
         "control-total levels are known",
         "departments sum to the stated grand total",
@@ -399,49 +421,53 @@ def test_unknown_status_and_level_fail(build_db: Path) -> None:
     ],
 )
 def test_failed_instance_control_total_is_named(
-    build_db: Path, level: str, measure: str, stated: int, name: str
+    con: duckdb.DuckDBPyConnection,
+    tamper: Tamper,
+    level: str,
+    measure: str,
+    stated: int,
+    name: str,
 ) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, (frame["level"] == level) & (frame["scope"] == REPAIRS_SCOPE))
-        frame.loc[row, "status"] = "failed"
-
-    result = tamper(build_db, "recon_instance_totals", change)
+    table = "recon_instance_totals"
+    row = only(con, table, f"level = '{level}' and scope = '{REPAIRS_SCOPE}'")
+    result = tamper(table, f"update main.{table} set status = 'failed' where {row}")
     assert failed_names(result) == [name]
     assert failing(
         result, "failed", "extract_id", "source_line", "level", "scope", "measure", "stated"
     ) == [[[name], APPENDIX_C, 10, level, REPAIRS_SCOPE, measure, stated]]
 
 
-def test_failed_heading_total_is_named(build_db: Path) -> None:
-    def fail_heading(frame: pd.DataFrame) -> None:
-        row = only(frame, (frame["level"] == "heading") & (frame["source_line"] == 7))
-        frame.loc[row, "status"] = "failed"
-
-    result = tamper(build_db, "recon_instance_totals", fail_heading)
+def test_failed_heading_total_is_named(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    table = "recon_instance_totals"
+    row = only(con, table, "level = 'heading' and source_line = 7")
+    result = tamper(table, f"update main.{table} set status = 'failed' where {row}")
     assert failed_names(result) == ["service areas sum to each heading's stated total"]
     assert failing(result, "extract_id", "source_line", "stated") == [[APPENDIX_C, 7, 780]]
 
 
-def test_failed_control_total_in_reconciliation_mart(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        grand = (frame["level"] == "grand_total") & (frame["measure"] == "total")
-        frame.loc[only(frame, grand), "status"] = "failed"
-
-    result = tamper(build_db, "mart_reconciliation", change)
+def test_failed_control_total_in_reconciliation_mart(
+    con: duckdb.DuckDBPyConnection, tamper: Tamper
+) -> None:
+    table = "mart_reconciliation"
+    grand = only(con, table, "level = 'grand_total' and measure = 'total'")
+    result = tamper(table, f"update main.{table} set status = 'failed' where {grand}")
     assert failed_names(result) == ["every stated control total holds or is exactly waived"]
     assert failing(result, "extract_id", "source_line", "scope", "stated", "computed") == [
         [APPENDIX_1, 539, "Grand Total", 1929, 1945]
     ]
 
 
-def test_wrong_difference_and_unknown_status_in_reconciliation_mart(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        heading = (frame["level"] == "heading") & (frame["source_line"] == 7)
-        frame.loc[only(frame, heading), "difference"] = 1
-        grand = (frame["level"] == "grand_total") & (frame["measure"] == "rejected")
-        frame.loc[only(frame, grand), "status"] = "unknown"
-
-    result = tamper(build_db, "mart_reconciliation", change)
+def test_wrong_difference_and_unknown_status_in_reconciliation_mart(
+    con: duckdb.DuckDBPyConnection, tamper: Tamper
+) -> None:
+    table = "mart_reconciliation"
+    heading = only(con, table, "level = 'heading' and source_line = 7")
+    grand = only(con, table, "level = 'grand_total' and measure = 'rejected'")
+    result = tamper(
+        table,
+        f"update main.{table} set difference = 1 where {heading}",
+        f"update main.{table} set status = 'unknown' where {grand}",
+    )
     assert failed_names(result) == [
         "difference = computed - stated",
         "every stated control total holds or is exactly waived",
@@ -464,15 +490,20 @@ def test_wrong_difference_and_unknown_status_in_reconciliation_mart(build_db: Pa
 # ---------------------------------------------------------------------------------------------
 # marts
 
+UPHOLD = "mart_service_uphold_rates"
+CAUSES = "mart_service_root_causes"
+SCORECARD = "mart_department_scorecard"
+REPAIRS_DELAYED = "service_area = 'Repairs' and cause_label = 'Service Delayed'"
 
-def test_upheld_above_instances_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, frame["service_area"] == "Repairs")
-        assert frame.loc[row, "instances"] == 200
-        frame.loc[row, "upheld_or_partly_upheld"] = 201
-        frame.loc[row, "upheld_or_partly_rate"] = 201 / 200  # the formula still holds
 
-    result = tamper(build_db, "mart_service_uphold_rates", change)
+def test_upheld_above_instances_fails(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    assert value(con, UPHOLD, "instances", "service_area = 'Repairs'") == 200
+    # The formula still holds.
+    result = tamper(
+        UPHOLD,
+        f"update main.{UPHOLD} set upheld_or_partly_upheld = 201, "
+        "upheld_or_partly_rate = 201 / 200 where service_area = 'Repairs'",
+    )
     assert failed_names(result) == [
         "upheld or partly upheld never above instances",
         "upheld_or_partly_rate within [0, 1]",
@@ -482,69 +513,63 @@ def test_upheld_above_instances_fails(build_db: Path) -> None:
     ]
 
 
-def test_uphold_rate_without_a_stated_figure_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, frame["upheld_or_partly_upheld"].isna())
-        assert pd.isna(frame.loc[row, "upheld_or_partly_rate"])
-        frame.loc[row, "upheld_or_partly_rate"] = 0.0
-
-    result = tamper(build_db, "mart_service_uphold_rates", change)
+def test_uphold_rate_without_a_stated_figure_fails(
+    con: duckdb.DuckDBPyConnection, tamper: Tamper
+) -> None:
+    unstated = "upheld_or_partly_upheld is null"
+    assert value(con, UPHOLD, "upheld_or_partly_rate", unstated) is None
+    result = tamper(
+        UPHOLD, f"update main.{UPHOLD} set upheld_or_partly_rate = 0.0 where {unstated}"
+    )
     assert failed_names(result) == [formula("upheld_or_partly_rate")]
     assert result.failing_row_count == 1
     assert result.failing_rows["extract_id"].tolist() == [APPENDIX_C]
 
 
-def test_unknown_root_cause_category_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(
-            frame,
-            (frame["service_area"] == "Repairs") & (frame["cause_label"] == "Service Delayed"),
-        )
-        assert frame.loc[row, "root_cause_category"] == "Delay"
-        frame.loc[row, "root_cause_category"] = "Delays"
-
-    result = tamper(build_db, "mart_service_root_causes", change)
+def test_unknown_root_cause_category_fails(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    assert value(con, CAUSES, "root_cause_category", REPAIRS_DELAYED) == "Delay"
+    result = tamper(
+        CAUSES, f"update main.{CAUSES} set root_cause_category = 'Delays' where {REPAIRS_DELAYED}"
+    )
     assert failed_names(result) == ["root-cause categories are known"]
     assert failing(result, "extract_id", "source_line", "service_area", "cause_label") == [
         [APPENDIX_C, 10, "Repairs", "Service Delayed"]
     ]
 
 
-def test_share_of_service_off_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(
-            frame,
-            (frame["service_area"] == "Repairs") & (frame["cause_label"] == "Service Delayed"),
-        )
-        assert frame.loc[row, "share_of_service"] == pytest.approx(71 / 200, abs=1e-12)
-        frame.loc[row, "share_of_service"] = 0.36
-
-    result = tamper(build_db, "mart_service_root_causes", change)
+def test_share_of_service_off_fails(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    share = value(con, CAUSES, "share_of_service", REPAIRS_DELAYED)
+    assert share == pytest.approx(71 / 200, abs=1e-12)
+    result = tamper(
+        CAUSES, f"update main.{CAUSES} set share_of_service = 0.36 where {REPAIRS_DELAYED}"
+    )
     assert failed_names(result) == [formula("share_of_service")]
     assert failing(result, "extract_id", "source_line", "cause_label") == [
         [APPENDIX_C, 10, "Service Delayed"]
     ]
 
 
-def test_share_of_total_off_fails(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        row = only(frame, frame["department"] == "Adult Social Care")
-        assert frame.loc[row, "share_of_total"] == pytest.approx(157 / 1945, abs=1e-12)
-        frame.loc[row, "share_of_total"] = 157 / 1929  # the stated, not the computed, grand total
-
-    result = tamper(build_db, "mart_department_scorecard", change)
+def test_share_of_total_off_fails(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    adult = "department = 'Adult Social Care'"
+    assert value(con, SCORECARD, "share_of_total", adult) == pytest.approx(157 / 1945, abs=1e-12)
+    # The stated, not the computed, grand total.
+    result = tamper(
+        SCORECARD, f"update main.{SCORECARD} set share_of_total = 157 / 1929 where {adult}"
+    )
     assert failed_names(result) == [formula("share_of_total")]
     assert failing(result, "failed", "extract_id", "period", "council", "department") == [
         [[formula("share_of_total")], APPENDIX_1, "2022/23", "Brent", "Adult Social Care"]
     ]
 
 
-def test_scorecard_rank_and_total_fail(build_db: Path) -> None:
-    def change(frame: pd.DataFrame) -> None:
-        frame.loc[only(frame, frame["department"] == "HR"), "rank_by_total"] = 0
-        frame.loc[only(frame, frame["department"] == "Legal"), "total"] = 5
-
-    result = tamper(build_db, "mart_department_scorecard", change)
+def test_scorecard_rank_and_total_fail(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    hr = only(con, SCORECARD, "department = 'HR'")
+    legal = only(con, SCORECARD, "department = 'Legal'")
+    result = tamper(
+        SCORECARD,
+        f"update main.{SCORECARD} set rank_by_total = 0 where {hr}",
+        f"update main.{SCORECARD} set total = 5 where {legal}",
+    )
     # Legal's total feeds every share of 2022/23, so every share is off too.
     assert failed_names(result) == [
         "rank_by_total starts at 1",
@@ -558,14 +583,15 @@ def test_scorecard_rank_and_total_fail(build_db: Path) -> None:
 # the report
 
 
-def test_failing_rows_are_capped_at_twenty(build_db: Path) -> None:
-    expected: list[list[object]] = []
-
-    def change(frame: pd.DataFrame) -> None:
-        frame.loc[frame.index[:30], "outcome_count"] = -5
-        expected.extend(frame.loc[frame.index[:20], ["extract_id", "source_line"]].values.tolist())
-
-    result = tamper(build_db, "fct_complaint_outcomes", change)
+def test_failing_rows_are_capped_at_twenty(con: duckdb.DuckDBPyConnection, tamper: Tamper) -> None:
+    """The first twenty failing rows in table order, and the count of them all."""
+    expected = [
+        list(row)
+        for row in con.execute(
+            f"select extract_id, source_line from main.{OUTCOMES} order by rowid limit 20"
+        ).fetchall()
+    ]
+    result = tamper(OUTCOMES, f"update main.{OUTCOMES} set outcome_count = -5 where rowid < 30")
     assert failed_names(result) == ["outcome_count is non-negative"]
     assert result.failing_row_count == 30
     assert MAX_FAILING_ROWS == 20
@@ -573,3 +599,17 @@ def test_failing_rows_are_capped_at_twenty(build_db: Path) -> None:
     assert result.failing_rows[["extract_id", "source_line"]].values.tolist() == expected
     assert len(result.failing_rows_markdown().splitlines()) == 2 + 20  # header, rule, 20 rows
     assert "outcome_count is non-negative (30 rows)" in result.summary()
+
+
+def test_the_gate_leaves_the_build_database_free(scratch: Path) -> None:
+    """The gate reads through GX's SQL data source, read-only, and closes every connection: a
+    writer can open the build database in the same process as soon as it returns."""
+    con = duckdb.connect(str(scratch), read_only=True)
+    con.close()
+    result = validate_table(scratch, "fct_complaint_outcomes")
+    assert result.success and result.extra == {"evaluated": "duckdb"}
+    writer = duckdb.connect(str(scratch))
+    try:
+        writer.execute("create table main.after_gate as select 1 as x")
+    finally:
+        writer.close()

@@ -128,6 +128,17 @@ class AnalystView:
     error: BaseException | None = None
 
 
+# Faults the gate must block, the same on PostgreSQL and on DuckDB ({schema}: the build's schema):
+# a negative count (a row-wise expectation) and a rate off its formula (a column the gate derives
+# in SQL).
+FAULTS = (
+    "update {schema}.fct_complaint_outcomes set outcome_count = -1 where outcome_count = "
+    "(select max(outcome_count) from {schema}.fct_complaint_outcomes)",
+    "update {schema}.mart_outcome_matrix set uphold_rate = 1.5 where source_line = "
+    "(select min(source_line) from {schema}.mart_outcome_matrix)",
+)
+
+
 @dataclass
 class Story:
     cluster: Any
@@ -237,15 +248,11 @@ def story(
         thread.join(60)
     multi_tables = postgres_tables(pipeline_dsn)
 
-    # 3. The same set, a fault injected into the build schema before the gate.
+    # 3. The same set, faults injected into the build schema before the gate.
     def inject_fault(build: str) -> None:
         with psycopg.connect(pipeline_dsn) as con:
-            con.execute(
-                sql.SQL(
-                    "update {}.fct_complaint_outcomes set outcome_count = -1 "
-                    "where outcome_count = (select max(outcome_count) from {}.fct_complaint_outcomes)"
-                ).format(sql.Identifier(build), sql.Identifier(build))
-            )
+            for fault in FAULTS:
+                con.execute(sql.SQL(fault).format(schema=sql.Identifier(build)))
 
     faulted = run_postgres(config, policy=policy, after_build=inject_fault)
     after_fault_id = publication_id(pipeline_dsn)
@@ -322,6 +329,44 @@ def test_injected_fault_blocks_and_leaves_marts_unchanged(story: Story) -> None:
     assert "marts` unchanged" in (faulted.error or "")
     assert story.after_fault_id == story.multi.publication_id
     assert story.after_fault_tables == story.multi_tables
+
+
+def test_gate_outcomes_and_failing_rows_equal_duckdb(
+    story: Story, three_councils: Any, tmp_path: Path
+) -> None:
+    """The faulted build schema (kept after the blocked run) and a DuckDB build of the same
+    extracts with the same faults give every suite the same outcomes, counts and failing rows."""
+    from expectations.postgres import validate_schema
+    from expectations.runner import validate_tables
+    from expectations.suites import SUITES
+
+    build = tmp_path / "build.duckdb"
+    shutil.copyfile(three_councils[2] / "build.duckdb", build)
+    con = duckdb.connect(str(build))
+    try:
+        for fault in FAULTS:
+            con.execute(fault.format(schema="main"))
+    finally:
+        con.close()
+    on_duckdb = validate_tables(build, list(SUITES))
+    on_postgres = validate_schema(story.pipeline_dsn, story.faulted.build_schema)
+    assert not on_duckdb["fct_complaint_outcomes"].success
+    assert not on_duckdb["mart_outcome_matrix"].success
+    for name in SUITES:
+        duck, pg = on_duckdb[name], on_postgres[name]
+        assert pg.extra == {"evaluated": "postgres"} and duck.extra == {"evaluated": "duckdb"}
+        assert [(o.name, o.success, o.unexpected_count) for o in pg.outcomes] == [
+            (o.name, o.success, o.unexpected_count) for o in duck.outcomes
+        ], name
+        assert (pg.row_count, pg.failing_row_count) == (duck.row_count, duck.failing_row_count)
+        # Physical row order may differ between the two databases: compare the rows as sets.
+        assert sorted(map(str, pg.failing_rows.values.tolist())) == sorted(
+            map(str, duck.failing_rows.values.tolist())
+        ), name
+        assert (
+            pg.failing_rows_markdown().splitlines()[0]
+            == (duck.failing_rows_markdown().splitlines()[0])
+        )
 
 
 def test_rollback_restores_the_previous_publication(story: Story) -> None:
