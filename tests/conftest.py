@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+T = TypeVar("T")
 
 # Hypothesis profiles: `dev` (the default) is quick for a developer's edit-run loop; `ci`, which
 # `make test` and CI select with HYPOTHESIS_PROFILE=ci, runs the full counts the README states.
@@ -23,11 +29,20 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+# Test files that share a session fixture too costly to build twice (`three_councils`, whose
+# ephemeral Dagster instance cannot be shared between processes) run on the same worker.
+_SAME_WORKER = {"test_multi_council": "three_councils", "test_postgres": "three_councils"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files that run the pipeline first: with `make test`'s workers (one file per worker at a
-    time, in this order) the longest files start early instead of ending the run alone."""
+    """`make test`'s workers (pytest-xdist, --dist loadgroup) take one group at a time: each file
+    is a group (so its module fixtures run once), files that run the pipeline first, so the
+    longest start early instead of ending the run alone."""
     slow = {"integration", "install"}
     items.sort(key=lambda item: 0 if slow & {m.name for m in item.iter_markers()} else 1)
+    for item in items:
+        module = item.path.stem
+        item.add_marker(pytest.mark.xdist_group(_SAME_WORKER.get(module, module)))
 
 
 def examples(factor: int) -> int:
@@ -55,15 +70,41 @@ def appendix_1_bytes() -> bytes:
 def published_warehouse(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The whole graph materialised once on the real extracts (temporary landing and warehouse
     folders, a persistent Dagster instance in the sibling folder `dagster_home`, configured as
-    `complaints run` configures it). Yields (summary, warehouse_dir, landing_dir)."""
+    `complaints run` configures it). Yields (summary, warehouse_dir, landing_dir).
+
+    Once per `make test`, not once per worker: the first worker to need it builds it in the
+    folder the workers share, the others wait for it and read its summary. Tests that change a
+    warehouse work on a copy (tests/pipeline.py `copy_published`)."""
     from tests.pipeline import copy_landing, run_on_persistent_instance
 
-    base = tmp_path_factory.mktemp("published")
-    landing = copy_landing(base / "landing")
-    warehouse = base / "warehouse"
-    summary = run_on_persistent_instance(landing, warehouse, base / "dagster_home")
-    assert summary.success, summary
-    return summary, warehouse, landing
+    def build(base: Path) -> tuple[Any, Path, Path]:
+        landing = copy_landing(base / "landing")
+        warehouse = base / "warehouse"
+        summary = run_on_persistent_instance(landing, warehouse, base / "dagster_home")
+        assert summary.success, summary
+        return summary, warehouse, landing
+
+    return _once_per_session(tmp_path_factory, "published", build)
+
+
+def _once_per_session(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]
+) -> T:
+    """build(folder) in this process, or, under pytest-xdist, once for all workers: under a file
+    lock in the parent of the workers' temporary folders, its result pickled for the others."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = shared / f"{name}.pickle"
+        if result.exists():
+            value: T = pickle.loads(result.read_bytes())
+            return value
+        (shared / name).mkdir()
+        value = build(shared / name)
+        result.write_bytes(pickle.dumps(value))
+        return value
 
 
 @pytest.fixture(scope="session")
