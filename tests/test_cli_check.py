@@ -168,3 +168,28 @@ def test_console_script_keeps_exit_codes_and_flushes_output(tmp_path: Path) -> N
 
     usage = _console_script("check")
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
+def test_check_prints_the_verification_coverage_the_parser_computes() -> None:
+    """The coverage line counts what ingest/coverage.py finds, and the numbers that rest on the
+    source alone are listed with their lines."""
+    from ingest.api import parse_extract
+
+    result = parse_extract(APPENDIX_C.read_bytes(), "root_cause_summary", str(APPENDIX_C))
+    stated = sum(c.stated for c in result.coverage)
+    verified = sum(c.verified for c in result.coverage)
+    bounded = sum(c.bounded for c in result.coverage)
+    alone = [n for n in result.unverified_numbers if n.verification == "unverified"]
+    assert alone, "Appendix C has numbers no control total covers"
+    res = runner.invoke(
+        app,
+        ["check", str(APPENDIX_C), "--kind", "root_cause_summary", "--period", "2019/20", "--all"],
+    )
+    assert res.exit_code == 0, res.output
+    assert (
+        f"Verification: {verified} of {stated} stated numbers are checked by a control total, "
+        f"{bounded} only bounded (upheld or partly upheld, at most the instances), "
+        f"{len(alone)} rest on the source alone"
+    ) in res.output.splitlines()
+    for n in alone:
+        assert f"  line {n.line:>4} {n.kind} {n.scope}: {n.value}" in res.output
