@@ -37,13 +37,12 @@ typecheck: install
 validate: prepare
 	$(DG) check defs
 
-# Test workers (pytest-xdist); each test file stays on one worker, so module fixtures run once
-# (tests/conftest.py groups them).
+# Test workers (pytest-xdist); each test file stays on one worker, so module fixtures run once.
 # PYTEST_WORKERS=0 runs the suite in this process.
 PYTEST_WORKERS ?= 2
 
 checks: lint typecheck validate
-	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --durations=20
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=20
 
 test:
 	@start=$$(date +%s); status=0; $(MAKE) --no-print-directory checks || status=$$?; \

@@ -29,20 +29,12 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
-# Test files that share a session fixture too costly to build twice (`three_councils`, whose
-# ephemeral Dagster instance cannot be shared between processes) run on the same worker.
-_SAME_WORKER = {"test_multi_council": "three_councils", "test_postgres": "three_councils"}
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test`'s workers (pytest-xdist, --dist loadgroup) take one group at a time: each file
-    is a group (so its module fixtures run once), files that run the pipeline first, so the
-    longest start early instead of ending the run alone."""
+    """Files that run the pipeline first: with `make test`'s workers (pytest-xdist, one file per
+    worker at a time, in this order) the longest files start early instead of ending the run
+    alone."""
     slow = {"integration", "install"}
     items.sort(key=lambda item: 0 if slow & {m.name for m in item.iter_markers()} else 1)
-    for item in items:
-        module = item.path.stem
-        item.add_marker(pytest.mark.xdist_group(_SAME_WORKER.get(module, module)))
 
 
 def examples(factor: int) -> int:
