@@ -452,3 +452,49 @@ def test_a_run_parses_the_manifest_once(published_warehouse) -> None:  # type: i
     summary, _, _ = published_warehouse
     assert summary.success
     assert summary.manifest_parses == 1
+
+
+def test_landing_folder_gone_while_a_run_reads_it_fails_naming_it(
+    workspace: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The landing folder is moved away once the run has parsed its manifest, before the ingest
+    steps read the extracts: the run fails naming the folder, publishes nothing and leaves the
+    loaded raw rows and the published file as they were."""
+    import threading
+
+    from ingest.manifest import parse_count
+
+    landing, warehouse = workspace
+    published = warehouse / "marts.duckdb"
+    before = digest(published)
+    outputs_before = published_outputs(warehouse)
+    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
+        raw_before = con.execute("select count(*) from raw.extracts").fetchone()
+    elsewhere = tmp_path / "moved_away"
+    start = parse_count()
+    done = threading.Event()
+
+    def move_once_parsed() -> None:
+        while parse_count() == start and not done.is_set():
+            time.sleep(0.005)
+        landing.rename(elsewhere)
+
+    mover = threading.Thread(target=move_once_parsed)
+    mover.start()
+    try:
+        summary = run(landing, warehouse)
+    finally:
+        done.set()
+        mover.join()
+
+    assert not landing.exists() and elsewhere.is_dir()
+    assert not summary.success and not summary.published_updated
+    message = "\n".join([*summary.failed_steps, summary.error or ""])
+    assert f"does not exist in {landing}" in message, message
+    assert "Traceback" not in message
+    assert summary.rows_per_mart == {}
+    assert digest(published) == before
+    assert published_outputs(warehouse) == outputs_before
+    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from raw.extracts").fetchone() == raw_before
+    assert not [p.name for p in warehouse.iterdir() if ".tmp" in p.name]
