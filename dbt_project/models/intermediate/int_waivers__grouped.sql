@@ -8,8 +8,8 @@ final as (
     select
         {{ waiver_key() | join(',\n        ') }},
         string_agg(waiver_id, ', ' order by waiver_id) as waiver_ids,
-        string_agg(distinct reason, '; ') as waiver_reason,
-        string_agg(distinct reviewed_by, ', ') as waiver_reviewed_by,
+        string_agg(distinct reason, '; ' order by reason) as waiver_reason,
+        string_agg(distinct reviewed_by, ', ' order by reviewed_by) as waiver_reviewed_by,
         max(reviewed_on) as waiver_reviewed_on
     from waivers
     group by {{ waiver_key() | join(', ') }}
