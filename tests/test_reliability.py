@@ -11,12 +11,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
+from orchestration.runner import RunSummary
 from tests.pipeline import (
     APPENDIX_1,
     APPENDIX_C,
@@ -400,14 +402,36 @@ def test_read_only_warehouse_is_refused_in_a_few_lines(
     assert sorted(p.name for p in warehouse.iterdir()) == listing
 
 
-def test_manifest_edited_while_a_run_reads_it_is_refused(workspace: tuple[Path, Path]) -> None:
-    """The manifest is rewritten once the run has parsed it (a thread watching the parse
-    counter), before its ingest steps read it: the run refuses, naming the manifest, and
-    publishes nothing; what it had loaded stays as it was (docs/DECISIONS.md)."""
+def _run_changing_landing_once_parsed(
+    landing: Path, warehouse: Path, change: Callable[[], object]
+) -> RunSummary:
+    """Run the pipeline in this process while a thread applies `change` to the landing folder
+    as soon as the run has parsed the manifest, before its ingest steps read it."""
     import threading
 
     from ingest.manifest import parse_count
 
+    start = parse_count()
+    done = threading.Event()
+
+    def change_once_parsed() -> None:
+        while parse_count() == start and not done.is_set():
+            time.sleep(0.005)
+        change()
+
+    changer = threading.Thread(target=change_once_parsed)
+    changer.start()
+    try:
+        return run(landing, warehouse)
+    finally:
+        done.set()
+        changer.join()
+
+
+def test_manifest_edited_while_a_run_reads_it_is_refused(workspace: tuple[Path, Path]) -> None:
+    """The manifest is rewritten once the run has parsed it (a thread watching the parse
+    counter), before its ingest steps read it: the run refuses, naming the manifest, and
+    publishes nothing; what it had loaded stays as it was (docs/DECISIONS.md)."""
     landing, warehouse = workspace
     published = warehouse / "marts.duckdb"
     before = digest(published)
@@ -415,21 +439,9 @@ def test_manifest_edited_while_a_run_reads_it_is_refused(workspace: tuple[Path, 
     manifest_path = landing / "manifest.yml"
     edited = manifest_path.read_text().replace("council: Brent", "council: Brent Council", 1)
     assert edited != manifest_path.read_text()
-    start = parse_count()
-    done = threading.Event()
-
-    def edit_once_parsed() -> None:
-        while parse_count() == start and not done.is_set():
-            time.sleep(0.005)
-        manifest_path.write_text(edited)
-
-    editor = threading.Thread(target=edit_once_parsed)
-    editor.start()
-    try:
-        summary = run(landing, warehouse)
-    finally:
-        done.set()
-        editor.join()
+    summary = _run_changing_landing_once_parsed(
+        landing, warehouse, lambda: manifest_path.write_text(edited)
+    )
 
     assert manifest_path.read_text() == edited
     assert not summary.success and not summary.published_updated
@@ -460,10 +472,6 @@ def test_landing_folder_gone_while_a_run_reads_it_fails_naming_it(
     """The landing folder is moved away once the run has parsed its manifest, before the ingest
     steps read the extracts: the run fails naming the folder, publishes nothing and leaves the
     loaded raw rows and the published file as they were."""
-    import threading
-
-    from ingest.manifest import parse_count
-
     landing, warehouse = workspace
     published = warehouse / "marts.duckdb"
     before = digest(published)
@@ -471,21 +479,9 @@ def test_landing_folder_gone_while_a_run_reads_it_fails_naming_it(
     with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
         raw_before = con.execute("select count(*) from raw.extracts").fetchone()
     elsewhere = tmp_path / "moved_away"
-    start = parse_count()
-    done = threading.Event()
-
-    def move_once_parsed() -> None:
-        while parse_count() == start and not done.is_set():
-            time.sleep(0.005)
-        landing.rename(elsewhere)
-
-    mover = threading.Thread(target=move_once_parsed)
-    mover.start()
-    try:
-        summary = run(landing, warehouse)
-    finally:
-        done.set()
-        mover.join()
+    summary = _run_changing_landing_once_parsed(
+        landing, warehouse, lambda: landing.rename(elsewhere)
+    )
 
     assert not landing.exists() and elsewhere.is_dir()
     assert not summary.success and not summary.published_updated
