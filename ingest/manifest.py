@@ -137,6 +137,7 @@ def read_manifest(landing: Path) -> Manifest:
     (an extract, a department mapping) changed since the last parse in this process."""
     landing = Path(landing).resolve()
     manifest_path = landing / MANIFEST_NAME
+    require_landing(landing)
     if not manifest_path.is_file():
         raise ManifestError(
             str(manifest_path), None, f"no {MANIFEST_NAME} in the landing folder {landing}"
@@ -154,6 +155,18 @@ def read_manifest(landing: Path) -> Manifest:
     manifest = Manifest(tuple(_parse(landing, data)), digest)
     _CACHE[landing] = (key, manifest)
     return manifest
+
+
+def require_landing(landing: Path) -> None:
+    """Refuse a landing folder that is not there, whether it never was or was moved or removed
+    while a run read it: every step that finds it gone says so in the same words."""
+    if not Path(landing).is_dir():
+        raise ManifestError(
+            str(Path(landing) / MANIFEST_NAME),
+            None,
+            f"the landing folder {landing} does not exist (moved or removed?): nothing was "
+            "loaded or published from it; run again once it is back",
+        )
 
 
 def _folder_state(landing: Path) -> tuple[tuple[str, int, int], ...]:
@@ -370,6 +383,7 @@ def _inside(landing: Path, rel: str, label: str, src: str, line: int) -> Path:
     if Path(rel).is_absolute() or not target.is_relative_to(landing):
         raise ManifestError(src, line, f"{label}: path leaves the landing folder {landing}")
     if not target.is_file():
+        require_landing(landing)
         raise ManifestError(src, line, f"{label}: file {rel} does not exist in {landing}")
     return target
 

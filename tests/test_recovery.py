@@ -153,7 +153,7 @@ def test_warehouse_that_is_a_file_is_refused_in_a_few_lines(tmp_path: Path) -> N
     ("manifest", "message"),
     [
         ("extracts: []\n", "'extracts' is empty"),
-        (None, "no manifest.yml in the landing folder"),
+        (None, "does not exist (moved or removed?)"),
     ],
 )
 def test_unusable_landing_is_an_input_error_that_deletes_nothing(

@@ -486,7 +486,8 @@ def test_landing_folder_gone_while_a_run_reads_it_fails_naming_it(
     assert not landing.exists() and elsewhere.is_dir()
     assert not summary.success and not summary.published_updated
     message = "\n".join([*summary.failed_steps, summary.error or ""])
-    assert f"does not exist in {landing}" in message, message
+    # The same words whichever step noticed first (the registry, the ingest step, the parse).
+    assert f"the landing folder {landing} does not exist" in message, message
     assert "Traceback" not in message
     assert summary.rows_per_mart == {}
     assert digest(published) == before

@@ -15,7 +15,7 @@ from dagster import (
 
 from ingest.api import parse_entry
 from ingest.errors import ExtractError
-from ingest.manifest import MANIFEST_NAME, ManifestEntry, read_manifest
+from ingest.manifest import MANIFEST_NAME, ManifestEntry, read_manifest, require_landing
 from ingest.raw_tables import RAW_TABLES, ExtractMeta
 from orchestration.partitions import MANIFEST_SHA256_TAG, extracts_partitions
 from orchestration.resources import WarehouseResource
@@ -85,6 +85,11 @@ def raw_extracts(
             data = entry.read_bytes(warehouse.config.max_extract_bytes)
             result = parse_entry(entry, data)
         except ExtractError as exc:
+            # A folder moved away mid-run reads as a missing extract: name the folder instead.
+            try:
+                require_landing(warehouse.landing)
+            except ExtractError as gone:
+                raise Failure(description=str(gone)) from None
             raise Failure(
                 description=f"extract {key}: {exc}",
                 metadata={"file": entry.path, "line": exc.line or 0, "reason": exc.reason},
