@@ -37,12 +37,13 @@ typecheck: install
 validate: prepare
 	$(DG) check defs
 
-# Test workers (pytest-xdist); each test file stays on one worker, so module fixtures run once.
+# Test workers (pytest-xdist); each test file stays on one worker, so module fixtures run once,
+# and files start in the order tests/conftest.py gives them (longest first), not xdist's own.
 # PYTEST_WORKERS=0 runs the suite in this process.
 PYTEST_WORKERS ?= 2
 
 checks: lint typecheck validate
-	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=20
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 test:
 	@start=$$(date +%s); status=0; $(MAKE) --no-print-directory checks || status=$$?; \

@@ -10,7 +10,6 @@ written to, so there it goes to the warehouse (`<warehouse>/dbt_target`, beside 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from orchestration.config import ComplaintsConfig
+from orchestration.dbt_launcher import real_dbt
 
 _HERE = Path(__file__).resolve().parent
 SOURCE_PROJECT_DIR = _HERE.parent / "dbt_project"
@@ -35,8 +35,14 @@ def dbt_project_dir() -> Path:
 
 def dbt_executable() -> str:
     """dbt next to this interpreter (the venv), else on PATH."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+    return real_dbt()
+
+
+def dbt_launcher() -> str:
+    """The dbt the dbt resource starts: `complaints-dbt` (orchestration/dbt_launcher.py) when it
+    is installed beside this interpreter, else dbt itself."""
+    candidate = Path(sys.executable).parent / "complaints-dbt"
+    return str(candidate) if candidate.exists() else dbt_executable()
 
 
 def manifest_dir(config: ComplaintsConfig) -> Path:

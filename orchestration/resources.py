@@ -12,7 +12,7 @@ from dagster_dbt import DbtCliResource
 
 from ingest.manifest import MAX_EXTRACT_BYTES
 from orchestration.config import ComplaintsConfig
-from orchestration.project import dbt_executable, dbt_project_dir
+from orchestration.project import dbt_launcher, dbt_project_dir
 
 
 class WarehouseResource(ConfigurableResource["WarehouseResource"]):
@@ -85,10 +85,11 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
 
 def dbt_resource() -> DbtCliResource:
     """dagster-dbt's resource as it comes, on the project (checkout or packaged copy) and the
-    dbt installed next to this interpreter; where the build database is goes in `--vars`."""
+    dbt installed next to this interpreter (through its launcher: orchestration/dbt_launcher.py);
+    where the build database is goes in `--vars`."""
     project_dir = str(dbt_project_dir())
     return DbtCliResource(
-        project_dir=project_dir, profiles_dir=project_dir, dbt_executable=dbt_executable()
+        project_dir=project_dir, profiles_dir=project_dir, dbt_executable=dbt_launcher()
     )
 
 

@@ -29,12 +29,42 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+# The longest test files, longest first, as `make test` measured them (pytest --durations): its
+# workers (pytest-xdist, `--dist loadfile --no-loadscope-reorder`) take files in this order, so
+# the long ones start early instead of ending the run alone. The first two build the session's
+# shared runs (`published_warehouse`, `three_councils`) side by side, so no worker waits idle
+# for the other's. A file not listed runs after these, the pipeline's first.
+LONGEST_FIRST = (
+    "test_reliability.py",
+    "test_multi_council.py",
+    "test_postgres.py",
+    "test_reliability_kills.py",
+    "test_sensor.py",
+    "test_event_log_storage.py",
+    "test_install.py",
+    "test_vocabulary.py",
+    "test_gate_suites.py",
+    "test_report.py",
+    "test_fuzz_parsers.py",
+    "test_warehouse_integration.py",
+    "test_parser_properties.py",
+    "test_sql_cli.py",
+    "test_published_file.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files that run the pipeline first: with `make test`'s workers (pytest-xdist, one file per
-    worker at a time, in this order) the longest files start early instead of ending the run
-    alone."""
+    """Files in the order of LONGEST_FIRST, then the other files that run the pipeline, then the
+    rest (a stable sort: tests keep their order within a file)."""
     slow = {"integration", "install"}
-    items.sort(key=lambda item: 0 if slow & {m.name for m in item.iter_markers()} else 1)
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        name = item.path.name
+        if name in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(name))
+        return (1, 0 if slow & {m.name for m in item.iter_markers()} else 1)
+
+    items.sort(key=rank)
 
 
 def examples(factor: int) -> int:
@@ -101,25 +131,26 @@ def _once_per_session(
 
 @pytest.fixture(scope="session")
 def three_councils(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """(summary, landing, warehouse, instance) after one DuckDB run over 3 generated councils x 2
-    layouts (benchmarks/generate.py): tests/test_multi_council.py checks it, and the server-mode
-    tests compare the PostgreSQL publication of the same landing folder with it."""
+    """(summary, landing, warehouse, dagster_home) after one DuckDB run over 3 generated councils
+    x 2 layouts (benchmarks/generate.py), on a persistent Dagster instance in `dagster_home`:
+    tests/test_multi_council.py checks it, and the server-mode tests compare the PostgreSQL
+    publication of the same landing folder with it. Built once per `make test`, as
+    `published_warehouse` is; a test that runs again works on a copy (warehouse and home)."""
     import sys
 
-    from dagster import DagsterInstance
+    from tests.pipeline import run_on_persistent_instance
 
-    from tests.pipeline import run
+    def build(base: Path) -> tuple[Any, Path, Path, Path]:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from generate import generate
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from generate import generate
+        landing, warehouse, home = base / "landing", base / "warehouse", base / "dagster_home"
+        # years=1: extracts 2k and 2k+1 are council k's Appendix C and Appendix 1 for 2018/19.
+        generate(landing, extracts=2 * 3, seed=5, years=1)
+        summary = run_on_persistent_instance(landing, warehouse, home)
+        return summary, landing, warehouse, home
 
-    base = tmp_path_factory.mktemp("councils")
-    landing, warehouse = base / "landing", base / "warehouse"
-    # years=1: extracts 2k and 2k+1 are council k's Appendix C and Appendix 1 for 2018/19.
-    generate(landing, extracts=2 * 3, seed=5, years=1)
-    instance = DagsterInstance.ephemeral()
-    summary = run(landing, warehouse, instance=instance)
-    return summary, landing, warehouse, instance
+    return _once_per_session(tmp_path_factory, "councils", build)
 
 
 @pytest.fixture(scope="session")

@@ -39,3 +39,31 @@ def test_prepare_parses_into_the_warehouse_with_the_venvs_dbt(
     assert project.prepare_dbt(config) == manifest
     assert manifest.stat().st_mtime_ns == parsed_at  # fresh: not parsed again
     assert project.dbt_model_names()[:2] == ["dim_department", "dim_extract"]
+
+
+def test_the_resource_starts_dbt_through_the_launcher_which_answers_as_dbt_does() -> None:
+    """`complaints-dbt --version` names the installed dbt-core as `dbt --version` does (without
+    loading dbt); any other command is dbt itself, same arguments, same output."""
+    import re
+    import subprocess
+    import sys
+
+    from orchestration.resources import dbt_resource
+
+    launcher = Path(sys.executable).parent / "complaints-dbt"
+    assert dbt_resource().dbt_executable == str(launcher)
+
+    def first_version(*argv: str) -> str:
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        match = re.search(r"(\d+\.\d+\.\d+)", out)
+        assert match, out
+        return match.group(1)
+
+    assert first_version(str(launcher), "--version") == first_version(
+        project.dbt_executable(), "--version"
+    )
+    ours, theirs = (
+        subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)
+        for exe in (str(launcher), project.dbt_executable())
+    )
+    assert ours.stdout == theirs.stdout and "Usage: dbt" in ours.stdout

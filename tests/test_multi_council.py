@@ -19,7 +19,6 @@ import yaml
 
 from ingest.api import parse_entry
 from ingest.manifest import load_manifest
-from tests.pipeline import config_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate import generate  # noqa: E402
@@ -161,12 +160,15 @@ def test_one_added_extract_parses_only_its_partition(three_councils, tmp_path: P
     reused and every mart is rebuilt from all of them."""
     from dagster import AssetKey, DagsterEventType
 
-    from orchestration.runner import run_pipeline
+    from orchestration.config import ComplaintsConfig
+    from orchestration.runner import configure_instance, open_instance, run_pipeline
 
-    _, landing0, warehouse0, instance = three_councils
+    _, landing0, warehouse0, home0 = three_councils
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     shutil.copytree(landing0, landing)
     shutil.copytree(warehouse0, warehouse, symlinks=True)  # `exports` stays a link
+    # The session's instance knows the six partitions; this test's runs go to a copy of it.
+    home = shutil.copytree(home0, tmp_path / "dagster_home")
     entries = generate(tmp_path / "more", extracts=2 * COUNCILS + 1, seed=5, years=1)
     new = entries[-1]  # council 3's Appendix C
     shutil.copy(tmp_path / "more" / new["path"], landing / new["path"])
@@ -174,24 +176,26 @@ def test_one_added_extract_parses_only_its_partition(three_councils, tmp_path: P
     manifest["extracts"].append(new)
     (landing / "manifest.yml").write_text(yaml.safe_dump(manifest, sort_keys=False))
 
-    config = config_for(landing, warehouse)
-    summary = run_pipeline(config, instance=instance, partition=new["id"])
-    assert summary.success and not summary.checks_failed, summary.failed_steps
-    assert summary.extracts == [new["id"]]
-    # The run parsed exactly one partition of raw_extracts: the new extract.
-    events = instance.all_logs(summary.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
-    parsed = [
-        e.dagster_event.partition
-        for e in events
-        if e.dagster_event.asset_key == AssetKey("raw_extracts")
-    ]
-    assert parsed == [new["id"]]
-    with duckdb.connect(str(warehouse / "marts.duckdb"), read_only=True) as con:
-        councils = con.execute(
-            "select count(distinct council) from mart_service_uphold_rates"
-        ).fetchone()[0]
-        extracts = con.execute("select count(*) from dim_extract").fetchone()[0]
-    assert councils == COUNCILS + 1
-    assert extracts == 2 * COUNCILS + 1
+    config = ComplaintsConfig.resolve(landing=landing, warehouse=warehouse, dagster_home=home)
+    configure_instance(config)  # the copy's dagster.yaml names the copy's folders
+    with open_instance(config) as instance:
+        summary = run_pipeline(config, instance=instance, partition=new["id"])
+        assert summary.success and not summary.checks_failed, summary.failed_steps
+        assert summary.extracts == [new["id"]]
+        # The run parsed exactly one partition of raw_extracts: the new extract.
+        events = instance.all_logs(summary.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        parsed = [
+            e.dagster_event.partition
+            for e in events
+            if e.dagster_event.asset_key == AssetKey("raw_extracts")
+        ]
+        assert parsed == [new["id"]]
+        with duckdb.connect(str(warehouse / "marts.duckdb"), read_only=True) as con:
+            councils = con.execute(
+                "select count(distinct council) from mart_service_uphold_rates"
+            ).fetchone()[0]
+            extracts = con.execute("select count(*) from dim_extract").fetchone()[0]
+        assert councils == COUNCILS + 1
+        assert extracts == 2 * COUNCILS + 1
 
-    assert run_pipeline(config, instance=instance, partition="no_such_extract").error
+        assert run_pipeline(config, instance=instance, partition="no_such_extract").error

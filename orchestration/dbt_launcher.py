@@ -1,0 +1,43 @@
+"""`complaints-dbt`: the dbt executable the pipeline's dbt resource starts.
+
+Before every build, dagster-dbt asks its dbt executable for its version (`dbt --version`, to tell
+dbt Core from the Fusion engine). dbt loads its whole command line to answer: a process of about
+3 s of CPU per run, as much as a fifth of the seed build's own start-up (BENCHMARKS.md, "The
+version question"). The answer is the version of the dbt-core distribution installed beside this
+interpreter, which its package metadata gives without loading dbt. Every other invocation is
+dbt itself: this process becomes it (exec), with the same arguments and environment.
+
+Deliberately light: nothing from the rest of the package is imported here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+
+def real_dbt() -> str:
+    """dbt next to this interpreter (the venv), else on PATH."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def version_text() -> str:
+    """What `dbt --version` prints first, in its own words (dagster-dbt reads the number)."""
+    return f"Core:\n  - installed: {version('dbt-core')}"
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args == ["--version"]:
+        print(version_text())
+        return
+    dbt = real_dbt()
+    os.execv(dbt, [dbt, *args])
+
+
+if __name__ == "__main__":
+    main()
