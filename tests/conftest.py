@@ -4,6 +4,7 @@ import fcntl
 import os
 import pickle
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -127,6 +128,86 @@ def _once_per_session(
         value = build(shared / name)
         result.write_bytes(pickle.dumps(value))
         return value
+
+
+@dataclass
+class StockStorageRerun:
+    """What `stock_storage_rerun` saw (picklable, for the other test workers)."""
+
+    yaml_on_verified: str
+    stale_storage: str
+    storage: str
+    warned: list[str]
+    yaml_on_unverified: str
+    summary: Any
+    run_readable_elsewhere: bool
+    seen_before: Any
+    seen_during: Any
+    checksums_before: dict[str, Any]
+    checksums_after: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def stock_storage_rerun(published_warehouse, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The real extracts run again on a copy of the session's publication, on a Dagster release
+    the pooled event log was not verified against (so on Dagster's stock SQLite event log, with
+    one warning), while an analyst's read-only connection to the published file stays open.
+    One run for two stories: tests/test_event_log_storage.py (the fallback) and
+    tests/test_warehouse_integration.py (a reader never blocks a run, a rerun is identical)."""
+    import warnings
+
+    import duckdb
+    from dagster import DagsterInstance
+
+    from orchestration import dagster_compat
+    from orchestration.config import ComplaintsConfig
+    from orchestration.runner import configure_instance, open_instance, run_pipeline
+    from tests.pipeline import copy_published, table_checksums
+
+    def build(base: Path) -> StockStorageRerun:
+        _, published_dir, published_landing = published_warehouse
+        landing, warehouse = copy_published(published_landing, published_dir, base)
+        config = ComplaintsConfig.resolve(
+            landing=landing, warehouse=warehouse, dagster_home=base / "dagster_home"
+        )
+        configure_instance(config)  # on the verified version: ours, named in dagster.yaml
+        yaml_on_verified = (config.dagster_home / "dagster.yaml").read_text()
+        published = warehouse / "marts.duckdb"
+        checksums_before = table_checksums(published)
+        query = "select sum(total) from mart_department_scorecard"
+        with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            patch.setattr(dagster_compat, "_warned", False)
+            patch.setattr(dagster_compat, "VERIFIED_DAGSTER_VERSIONS", ("0.0.0",))
+            with open_instance(config) as stale:  # the dagster.yaml written before the "upgrade"
+                stale_storage = type(stale.event_log_storage).__name__
+            configure_instance(config)
+            analyst = duckdb.connect(str(published), read_only=True)
+            try:
+                seen_before = analyst.execute(query).fetchone()
+                with open_instance(config) as instance:
+                    storage = type(instance.event_log_storage).__name__
+                    summary = run_pipeline(config, instance)
+                seen_during = analyst.execute(query).fetchone()
+            finally:
+                analyst.close()
+        with DagsterInstance.from_config(str(config.dagster_home)) as reader:
+            readable = reader.get_run_by_id(summary.run_id) is not None
+        return StockStorageRerun(
+            yaml_on_verified=yaml_on_verified,
+            stale_storage=stale_storage,
+            storage=storage,
+            warned=[str(w.message) for w in warned if issubclass(w.category, RuntimeWarning)],
+            yaml_on_unverified=(config.dagster_home / "dagster.yaml").read_text(),
+            summary=summary,
+            run_readable_elsewhere=readable,
+            seen_before=seen_before,
+            seen_during=seen_during,
+            checksums_before=checksums_before,
+            checksums_after=table_checksums(published),
+        )
+
+    return _once_per_session(tmp_path_factory, "stock_rerun", build)
 
 
 @pytest.fixture(scope="session")

@@ -115,3 +115,18 @@ def load_raw(landing: Path, warehouse: Path, ids: list[str] | None = None) -> No
     with duckdb.connect(str(warehouse / "build.duckdb")) as con:
         replace_extracts(con, pairs, fingerprints)
         write_loaded_state(con, warehouse)
+
+
+def table_checksums(path: Path) -> dict[str, tuple[int, int]]:
+    """Row count and an order-independent hash of every published table (the publication
+    tables excepted: each publication has its own id, run and time)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [
+            r[0]
+            for r in con.execute("select table_name from duckdb_tables()").fetchall()
+            if not r[0].startswith("publication")
+        ]
+        return {
+            t: con.execute(f'select count(*), sum(hash(t)) from main."{t}" as t').fetchone()
+            for t in sorted(tables)
+        }

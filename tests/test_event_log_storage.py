@@ -188,42 +188,25 @@ def test_pooled_connection_is_reused_and_leaves_the_shard_unlocked(home: Path) -
 
 
 def test_a_dagster_it_was_not_verified_on_gets_the_stock_storage_with_one_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stock_storage_rerun,  # type: ignore[no-untyped-def]
 ) -> None:
     """On an unverified Dagster the instance is configured with the stock event log (one
-    warning), a dagster.yaml written before the upgrade falls back too, and the seed pipeline runs
-    on the stock storage with the same published figures."""
-    from orchestration import dagster_compat
-    from orchestration.runner import open_instance, run_pipeline
-    from tests.pipeline import SEED_ROWS_PER_MART, copy_landing
+    warning), a dagster.yaml written before the upgrade falls back too, and the pipeline on the
+    real extracts runs on the stock storage with the same published figures (the session's run,
+    tests/conftest.py `stock_storage_rerun`)."""
+    from tests.pipeline import SEED_ROWS_PER_MART
 
-    monkeypatch.setattr(dagster_compat, "_warned", False)
-    config = ComplaintsConfig.resolve(
-        landing=copy_landing(tmp_path / "landing"),
-        warehouse=tmp_path / "warehouse",
-        dagster_home=tmp_path / "home",
-    )
-    configure_instance(config)  # on the verified version: ours, named in dagster.yaml
-    assert "PooledSqliteEventLogStorage" in (config.dagster_home / "dagster.yaml").read_text()
-
-    monkeypatch.setattr(dagster_compat, "VERIFIED_DAGSTER_VERSIONS", ("0.0.0",))
-    with pytest.warns(RuntimeWarning) as warned:
-        with open_instance(config) as stale:  # the dagster.yaml written before the "upgrade"
-            assert type(stale.event_log_storage).__name__ == "SqliteEventLogStorage"
-        configure_instance(config)
-        with open_instance(config) as instance:
-            assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
-            summary = run_pipeline(config, instance)
-    ours = [w for w in warned if "verified" in str(w.message)]
-    assert len(ours) == 1
-    assert "Dagster 1.13" in str(ours[0].message) and "stock SQLite event log" in str(
-        ours[0].message
-    )
-    assert "event_log_storage" not in (config.dagster_home / "dagster.yaml").read_text()
-    assert summary.success and not summary.checks_failed, summary.failed_steps
-    assert summary.rows_per_mart == SEED_ROWS_PER_MART
-    with DagsterInstance.from_config(str(config.dagster_home)) as reader:
-        assert reader.get_run_by_id(summary.run_id) is not None
+    rerun = stock_storage_rerun
+    assert "PooledSqliteEventLogStorage" in rerun.yaml_on_verified
+    assert rerun.stale_storage == "SqliteEventLogStorage"
+    assert rerun.storage == "SqliteEventLogStorage"
+    ours = [w for w in rerun.warned if "verified" in w]
+    assert len(ours) == 1, rerun.warned
+    assert "Dagster 1.13" in ours[0] and "stock SQLite event log" in ours[0]
+    assert "event_log_storage" not in rerun.yaml_on_unverified
+    assert rerun.summary.success and not rerun.summary.checks_failed, rerun.summary.failed_steps
+    assert rerun.summary.rows_per_mart == SEED_ROWS_PER_MART
+    assert rerun.run_readable_elsewhere
 
 
 def test_missing_hooks_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
