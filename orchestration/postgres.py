@@ -253,6 +253,9 @@ def run_dbt(config: ComplaintsConfig, dsn: str, build_schema: str) -> tuple[bool
         project,
         "--target-path",
         str(target_path),
+        # dbt's own log beside its artifacts, never into the (maybe installed) project folder.
+        "--log-path",
+        str(target_path),
         "--vars",
         json.dumps({"build_schema": build_schema}),
     ]

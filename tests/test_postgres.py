@@ -515,3 +515,11 @@ def test_raw_load_by_copy_replaces_each_extract_once(story: Story, three_council
         }
     assert sum(len(rows) for rows in on_server.values()) > 0
     assert on_server == in_duckdb
+
+
+def test_dbt_logs_beside_its_artifacts_not_in_the_project(story: Story) -> None:
+    """The server build's dbt writes its log into the warehouse's target folder: the project
+    folder may be an installed package, which is never written to."""
+    target = story.multi_landing.parent / "multi_wh" / "dbt_target_postgres"
+    assert (target / "dbt.log").stat().st_size > 0
+    assert "Running with dbt" in (target / "dbt.log").read_text(errors="replace")
