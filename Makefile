@@ -14,10 +14,8 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# --no-compile: byte-compiling every installed module took half of a fresh install (65 s -> 34 s
-# here); Python compiles the modules a run imports, once, when it first imports them.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q --no-compile -e ".[test,bench]"
+	$(BIN)/pip install -q -e ".[test,bench]"
 	touch $(STAMP)
 
 install: $(STAMP)
