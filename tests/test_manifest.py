@@ -107,3 +107,74 @@ def test_default_id_and_subfolders(tmp_path: Path) -> None:
     (entry,) = load_manifest(folder)
     assert entry.extract_id == "appendix_1_2022_23"
     assert entry.path == "brent/Appendix 1 (2022-23).txt"
+
+
+ENTRY = "extracts:\n  - path: a.txt\n    council: {council}\n    period: {period}\n    kind: outcome_matrix\n"
+# Nine lists of nine, four deep: 6,561 leaves from a few hundred bytes (a billion at nine deep).
+ALIAS_BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+) + ENTRY.format(council="*d", period="'2019/20'")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            ENTRY.format(council="[Brent, Harrow]", period="'2019/20'"),
+            3,
+            "entry 1 (a.txt): council must be text, got a list",
+        ),
+        (ENTRY.format(council="42", period="'2019/20'"), 3, "council must be text, got int"),
+        (
+            ENTRY.format(council='"Brent\\nHarrow"', period="'2019/20'"),
+            3,
+            "council must be on one line",
+        ),
+        (
+            ENTRY.format(council="Brent", period="'2019/20'") + "    source_url: {a: 1}\n",
+            6,
+            "entry 1 (a.txt): source_url must be text, got a mapping",
+        ),
+        (ALIAS_BOMB, 1, "YAML anchors and aliases are not allowed here"),
+        (
+            ENTRY.format(council="!!python/name:os.system", period="'2019/20'"),
+            3,
+            "YAML tags (tag:yaml.org,2002:python/name:os.system) are not allowed here",
+        ),
+        (
+            ENTRY.format(council="Brent", period="'2019/20'")
+            + "    notes: "
+            + "[" * 3000
+            + "]" * 3000
+            + "\n",
+            6,
+            "nested more than 6 levels deep: not a manifest",
+        ),
+    ],
+    ids=["list", "number", "two-lines", "mapping", "alias-bomb", "tag", "deep-nesting"],
+)
+def test_only_plain_yaml_of_the_declared_types_is_accepted(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    """Refused before anything is built (an alias bomb costs no memory, deep nesting no
+    recursion), naming the manifest, the line and the entry where there is one."""
+    (tmp_path / "a.txt").write_bytes(b"x")
+    (tmp_path / "manifest.yml").write_text(text)
+    with pytest.raises(ManifestError) as err:
+        load_manifest(tmp_path)
+    assert err.value.source == str(tmp_path / "manifest.yml")
+    assert err.value.line == line
+    assert message in err.value.reason
+
+
+def test_block_scalars_and_padding_load_as_the_single_line_they_say(tmp_path: Path) -> None:
+    """`period: |` ends with a newline and a quoted council may be padded: what loads is the
+    stripped single line, so `period = '2019/20'` finds the extract."""
+    (tmp_path / "a.txt").write_bytes(b"x")
+    text = ENTRY.format(council="'  Brent  '", period="|\n      2019/20")
+    (tmp_path / "manifest.yml").write_text(text)
+    (entry,) = load_manifest(tmp_path)
+    assert (entry.council, entry.period) == ("Brent", "2019/20")

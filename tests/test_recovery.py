@@ -30,6 +30,7 @@ from orchestration.recovery import (
     wait_for_warehouse,
 )
 from orchestration.runner import configure_instance, open_instance, remove_stale_temporaries
+from tests.test_manifest import ALIAS_BOMB
 
 
 @pytest.fixture
@@ -154,7 +155,10 @@ def test_warehouse_that_is_a_file_is_refused_in_a_few_lines(tmp_path: Path) -> N
     [
         ("extracts: []\n", "'extracts' is empty"),
         (None, "does not exist (moved or removed?)"),
+        (ALIAS_BOMB, "YAML anchors and aliases are not allowed here"),
+        ("extracts:\n" + "  - " * 400 + "x\n", "levels deep: not a manifest"),
     ],
+    ids=["empty", "no-folder", "alias-bomb", "deep-nesting"],
 )
 def test_unusable_landing_is_an_input_error_that_deletes_nothing(
     tmp_path: Path, manifest: str | None, message: str
