@@ -42,16 +42,8 @@ validate: prepare
 # PYTEST_WORKERS=0 runs the suite in this process.
 PYTEST_WORKERS ?= 2
 
-# The type checker runs beside the tests, not before them: on a fresh clone (no mypy cache) it
-# takes about a minute of one core, and the tests leave some of the two cores idle. Its output is
-# printed after theirs; either failing fails `make test`.
-checks: lint validate
-	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & typecheck=$$!; \
-	echo "$(BIN)/mypy (beside the tests; its output follows theirs)"; \
-	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20; \
-	tests=$$?; wait $$typecheck; typed=$$?; \
-	echo "$(BIN)/mypy"; cat $(VENV)/mypy.log; \
-	[ $$tests -eq 0 ] && [ $$typed -eq 0 ]
+checks: lint typecheck validate
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 test:
 	@start=$$(date +%s); status=0; $(MAKE) --no-print-directory checks || status=$$?; \
