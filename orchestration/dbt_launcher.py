@@ -19,10 +19,15 @@ from importlib.metadata import version
 from pathlib import Path
 
 
+def beside_interpreter(name: str) -> str | None:
+    """The executable `name` in this interpreter's folder (the venv's bin/), if it is there."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else None
+
+
 def real_dbt() -> str:
     """dbt next to this interpreter (the venv), else on PATH."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+    return beside_interpreter("dbt") or shutil.which("dbt") or "dbt"
 
 
 def version_text() -> str:

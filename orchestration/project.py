@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from orchestration.config import ComplaintsConfig
-from orchestration.dbt_launcher import real_dbt
+from orchestration.dbt_launcher import beside_interpreter, real_dbt
 
 _HERE = Path(__file__).resolve().parent
 SOURCE_PROJECT_DIR = _HERE.parent / "dbt_project"
@@ -33,16 +32,14 @@ def dbt_project_dir() -> Path:
     return SOURCE_PROJECT_DIR if SOURCE_PROJECT_DIR.is_dir() else PACKAGED_PROJECT_DIR
 
 
-def dbt_executable() -> str:
-    """dbt next to this interpreter (the venv), else on PATH."""
-    return real_dbt()
+dbt_executable = real_dbt
+"""dbt next to this interpreter (the venv), else on PATH."""
 
 
 def dbt_launcher() -> str:
     """The dbt the dbt resource starts: `complaints-dbt` (orchestration/dbt_launcher.py) when it
     is installed beside this interpreter, else dbt itself."""
-    candidate = Path(sys.executable).parent / "complaints-dbt"
-    return str(candidate) if candidate.exists() else dbt_executable()
+    return beside_interpreter("complaints-dbt") or real_dbt()
 
 
 def manifest_dir(config: ComplaintsConfig) -> Path:
