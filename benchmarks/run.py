@@ -190,7 +190,9 @@ def bare_dbt_build(landing: Path, work: Path) -> DbtResult:
     """scripts/load_raw.py writes the raw tables (not timed), then `dbt build` is timed alone.
 
     Target and log folders are per measurement, so the project's own target/ (which the Dagster
-    definitions read) is untouched and neither build can reuse the other's partial parse.
+    definitions read) is untouched. As in a pipeline run, dbt runs in the folder of its build
+    database and starts from the project's prepared parse (`make prepare`), which it reuses
+    (partial parsing) when nothing changed; a full parse costs a few seconds more.
     """
     work.mkdir(parents=True, exist_ok=True)
     db = work / "build.duckdb"
@@ -202,14 +204,19 @@ def bare_dbt_build(landing: Path, work: Path) -> DbtResult:
         check=True,
         capture_output=True,
     )
-    cmd = [str(BIN / "dbt"), "build", "--profiles-dir", "."]
+    project = ROOT / "dbt_project"
+    prepared = project / "target" / "partial_parse.msgpack"
+    if prepared.is_file():
+        (work / "target").mkdir(exist_ok=True)
+        shutil.copy(prepared, work / "target" / prepared.name)
+    cmd = [str(BIN / "dbt"), "build", "--project-dir", str(project), "--profiles-dir", str(project)]
     cmd += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     log = work / "dbt_build.log"
     with log.open("w") as out, metered() as phase:
         rc = subprocess.run(
             cmd,
-            cwd=ROOT / "dbt_project",
-            env=_clean_env(COMPLAINTS_BUILD_DB=str(db)),
+            cwd=work,
+            env=_clean_env(),
             stdout=out,
             stderr=subprocess.STDOUT,
         ).returncode

@@ -139,7 +139,8 @@ class ComplaintsConfig:
         return [self.cache_dir / "column_lineage", self.dbt_target_dir / "column_lineage"]
 
     def dbt_vars(self) -> str:
-        """`--vars` for every dbt invocation: the profile reads the build database from it."""
+        """`--vars` naming the build database, for a dbt that does not run in the warehouse
+        folder (see orchestration/project.py, `dbt_location_args`)."""
         return json.dumps({"build_db": str(self.build_db)})
 
     def ensure_folders(self) -> None:

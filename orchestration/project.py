@@ -16,7 +16,7 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from orchestration.config import ComplaintsConfig
-from orchestration.dbt_launcher import beside_interpreter, real_dbt
+from orchestration.dbt_launcher import WORKDIR_FLAG, beside_interpreter, real_dbt
 
 _HERE = Path(__file__).resolve().parent
 SOURCE_PROJECT_DIR = _HERE.parent / "dbt_project"
@@ -32,6 +32,9 @@ def dbt_project_dir() -> Path:
     return SOURCE_PROJECT_DIR if SOURCE_PROJECT_DIR.is_dir() else PACKAGED_PROJECT_DIR
 
 
+LAUNCHER_NAME = "complaints-dbt"
+"""The launcher's console script (pyproject.toml)."""
+
 dbt_executable = real_dbt
 """dbt next to this interpreter (the venv), else on PATH."""
 
@@ -39,7 +42,17 @@ dbt_executable = real_dbt
 def dbt_launcher() -> str:
     """The dbt the dbt resource starts: `complaints-dbt` (orchestration/dbt_launcher.py) when it
     is installed beside this interpreter, else dbt itself."""
-    return beside_interpreter("complaints-dbt") or real_dbt()
+    return beside_interpreter(LAUNCHER_NAME) or real_dbt()
+
+
+def dbt_location_args(config: ComplaintsConfig, executable: str) -> list[str]:
+    """Arguments telling `executable` (the dbt resource's) which build database to build: the
+    launcher runs dbt in the warehouse folder (the profile's relative `build.duckdb` is then this
+    warehouse's, and the profile the one `prepare_dbt` parsed with, so dbt reuses that parse);
+    dbt itself gets the database's path as `--vars` (and parses the whole project each run)."""
+    if Path(executable).name == LAUNCHER_NAME:
+        return [WORKDIR_FLAG, str(config.warehouse_dir)]
+    return ["--vars", config.dbt_vars()]
 
 
 def manifest_dir(config: ComplaintsConfig) -> Path:
@@ -77,7 +90,9 @@ def _newest_source_mtime(project_dir: Path) -> float:
 
 def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
     """Run `dbt parse` into this warehouse's target folder when the manifest is missing or older
-    than any project file; returns the manifest path."""
+    than any project file; returns the manifest path. No `--vars`: the parse (its
+    `partial_parse.msgpack`) is then the one every run's `dbt build` in a warehouse folder can
+    reuse (`dbt_location_args`); dbt parse itself opens no database."""
     manifest = manifest_path(config)
     project_dir = dbt_project_dir()
     fresh = manifest.exists() and _newest_source_mtime(project_dir) <= manifest.stat().st_mtime
@@ -96,8 +111,6 @@ def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
             str(project_dir),
             "--target-path",
             str(target),
-            "--vars",
-            config.dbt_vars(),
         ],
         cwd=project_dir,
         # dbt's own log goes beside its other artifacts, not into the (maybe installed) project.

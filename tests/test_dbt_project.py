@@ -4,8 +4,10 @@ is not parsed again."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +67,55 @@ def test_the_resource_starts_dbt_through_the_launcher_which_answers_as_dbt_does(
     # Anything else is dbt itself (the launcher execs it): dbt's own help.
     ours = subprocess.run([str(launcher), "--help"], capture_output=True, text=True, check=True)
     assert ours.stdout.startswith("Usage: dbt") and "  build " in ours.stdout, ours.stdout
+
+
+def test_a_run_builds_in_its_warehouse_folder_reusing_the_prepared_parse(
+    published_warehouse: Any,
+) -> None:
+    """The launcher runs dbt in the warehouse folder, so the profile (relative `build.duckdb`)
+    is the one `prepare_dbt` parsed with and dbt reuses that parse instead of parsing again;
+    nothing is built beside the project or in the tests' folder."""
+    _, warehouse, _ = published_warehouse
+    log = (warehouse / "dbt_target" / "dbt.log").read_text(encoding="utf-8")
+    assert "Partial parsing enabled" in log, log[-2000:]
+    assert "Unable to do partial parsing" not in log
+    assert (warehouse / "build.duckdb").is_file()
+    assert not (project.dbt_project_dir() / "build.duckdb").exists()
+    assert not (Path.cwd() / "build.duckdb").exists()
+
+
+def test_location_args_suit_the_executable(tmp_path: Path) -> None:
+    """The launcher gets the warehouse folder; dbt itself (no launcher) the database's path."""
+    import json
+
+    config = ComplaintsConfig.resolve(landing=tmp_path, warehouse=tmp_path / "wh")
+    assert project.dbt_location_args(config, project.dbt_launcher()) == [
+        "--complaints-workdir",
+        str(config.warehouse_dir),
+    ]
+    args = project.dbt_location_args(config, project.dbt_executable())
+    assert args[0] == "--vars" and json.loads(args[1]) == {"build_db": str(config.build_db)}
+
+
+def test_the_launcher_runs_dbt_in_the_folder_it_is_given(tmp_path: Path) -> None:
+    """`--complaints-workdir DIR` is removed before dbt sees it and dbt runs in DIR: `dbt debug`
+    connects to the profile's relative `build.duckdb`, which DuckDB creates there."""
+    import subprocess
+    import sys
+
+    launcher = Path(sys.executable).parent / "complaints-dbt"
+    folder = project.dbt_project_dir()
+    out = subprocess.run(
+        [str(launcher), "debug", "--complaints-workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DBT_PROJECT_DIR": str(folder), "DBT_PROFILES_DIR": str(folder)},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "OK connection ok" in out.stdout, out.stdout
+    assert (tmp_path / "build.duckdb").is_file()
+    assert not (folder / "build.duckdb").exists()
+    missing = subprocess.run(
+        [str(launcher), "build", "--complaints-workdir"], capture_output=True, text=True
+    )
+    assert missing.returncode != 0 and "--complaints-workdir needs a folder" in missing.stderr

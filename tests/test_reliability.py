@@ -1,6 +1,7 @@
 """Write-audit-publish guarantees: faults, bad inputs and readers never lose or corrupt what was
-published before (kills: tests/test_reliability_kills.py). Each test starts from `workspace`, a
-private copy of the session's publication of the bundled extracts (tests/conftest.py)."""
+published before (kills: tests/test_reliability_kills.py). Each test starts from a private copy
+of the session's publication of the bundled extracts (`workspace`, tests/conftest.py), or reads
+the one run on such a copy with three faults in its input (`faulted`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -39,75 +41,123 @@ def failed_rows(warehouse: Path) -> list[tuple]:
         ).fetchall()
 
 
-def test_fault_injected_count_blocks_publication(workspace: tuple[Path, Path]) -> None:
-    landing, warehouse = workspace
-    published = warehouse / "marts.duckdb"
-    before = digest(published)
+@dataclass(frozen=True)
+class Faulted:
+    """One run on a copy of the publication with three independent faults in the input (so three
+    stories cost one pipeline run): each test below asserts that its fault is named, where and
+    why, and `test_the_faults_fail_exactly_their_own_checks` that nothing else failed."""
+
+    summary: RunSummary
+    warehouse: Path
+    published_before: str
+    exports_before: dict[str, str]
+
+
+# Failed control totals each fault causes, as mart_reconciliation states them.
+CAUSE_COUNT_RAISED = [
+    (
+        "brent_2019_20_root_causes",
+        "service_area",
+        "Community Wellbeing Department - Housing Directorate / Repairs",
+        "instances",
+        10,
+        200,
+        201,
+        "failed",
+    )
+]
+PERIOD_CONTRADICTED = [
+    (
+        "brent_2019_20_root_causes",
+        "period",
+        "title period",
+        "fiscal_year_start",
+        3,
+        2019,
+        2020,
+        "failed",
+    )
+]
+GRAND_TOTAL_CHANGED = [
+    (
+        "brent_2022_23_outcome_matrix",
+        "grand_total",
+        "Grand Total",
+        "total",
+        539,
+        1928,
+        1945,
+        "failed",
+    ),
+    # The row's own cells (88+924+341+131+445) no longer add up to its stated total either.
+    ("brent_2022_23_outcome_matrix", "row", "Grand Total", "total", 539, 1928, 1929, "failed"),
+]
+
+
+@pytest.fixture(scope="module")
+def faulted(baseline: Path, tmp_path_factory: pytest.TempPathFactory) -> Faulted:
+    from tests.pipeline import copy_published
+
+    landing, warehouse = copy_published(
+        baseline / "landing", baseline / "warehouse", tmp_path_factory.mktemp("faulted")
+    )
+    published_before = digest(warehouse / "marts.duckdb")
     exports_before = published_outputs(warehouse)
-    # One cause count of Repairs changed: its causes now add up to 201, not the stated 200.
+    # 1. One cause count of Repairs raised: its causes add up to 201, not the stated 200.
     replace_in_line(landing / APPENDIX_C, 10, "Service Delayed – 71", "Service Delayed – 72")
+    # 2. The manifest declares the 2019/20 Appendix C as 2020/21.
+    manifest = yaml.safe_load((landing / "manifest.yml").read_text())
+    manifest["extracts"][0]["period"] = "2020/21"
+    (landing / "manifest.yml").write_text(yaml.safe_dump(manifest))
+    # 3. The stated grand total of Appendix 1 changed: the shipped waiver covers exactly
+    # 1929 vs 1945, not 1928.
+    lines = (landing / APPENDIX_1).read_text(encoding="utf-8").split("\n")
+    assert "1929" in lines[538], lines[538]
+    replace_in_line(landing / APPENDIX_1, 539, "1929", "1928")
 
     summary = run(landing, warehouse)
+    return Faulted(summary, warehouse, published_before, exports_before)
 
+
+def test_faults_publish_nothing(faulted: Faulted) -> None:
+    summary, warehouse = faulted.summary, faulted.warehouse
     assert not summary.success
-    assert digest(published) == before
-    # The exports folder (link, every file) and the report are byte-identical too.
-    assert published_outputs(warehouse) == exports_before
-    assert len(exports_before) > 20
     assert not summary.published_updated
-    gate = {k: v for k, v in summary.gate_results.items() if not v[0]}
-    assert set(gate) == {
+    assert digest(warehouse / "marts.duckdb") == faulted.published_before
+    # The exports folder (link, every file) and the report are byte-identical too.
+    assert published_outputs(warehouse) == faulted.exports_before
+    assert len(faulted.exports_before) > 20
+    assert any("published_marts" not in s and "gx_" in s for s in summary.failed_steps)
+
+
+def test_the_faults_fail_exactly_their_own_checks(faulted: Faulted) -> None:
+    assert failed_rows(faulted.warehouse) == sorted(
+        CAUSE_COUNT_RAISED + PERIOD_CONTRADICTED + GRAND_TOTAL_CHANGED
+    )
+    failing = {k for k, (passed, _) in faulted.summary.gate_results.items() if not passed}
+    assert failing == {
         "recon_instance_totals:gx_recon_instance_totals",
+        "recon_outcome_totals:gx_recon_outcome_totals",
         "mart_reconciliation:gx_mart_reconciliation",
+        "recon_waivers:waivers_not_stale",  # a warning: see the grand total's test
     }
+
+
+def test_fault_injected_count_blocks_publication(faulted: Faulted) -> None:
+    gate = faulted.summary.gate_results
+    assert not gate["recon_instance_totals:gx_recon_instance_totals"][0]
     assert (
         "causes sum to each service area's stated instances (1 rows)"
         in (gate["recon_instance_totals:gx_recon_instance_totals"][1])
     )
-    assert any("published_marts" not in s and "gx_" in s for s in summary.failed_steps)
     # The build database says why, naming the extract and the source line.
-    assert failed_rows(warehouse) == [
-        (
-            "brent_2019_20_root_causes",
-            "service_area",
-            "Community Wellbeing Department - Housing Directorate / Repairs",
-            "instances",
-            10,
-            200,
-            201,
-            "failed",
-        )
-    ]
+    assert set(CAUSE_COUNT_RAISED) <= set(failed_rows(faulted.warehouse))
 
 
-def test_title_period_contradicting_the_manifest_blocks_publication(
-    workspace: tuple[Path, Path],
-) -> None:
+def test_title_period_contradicting_the_manifest_blocks_publication(faulted: Faulted) -> None:
     """The manifest declares the 2019/20 Appendix C as 2020/21: a finding, and nothing published."""
-    landing, warehouse = workspace
-    published = warehouse / "marts.duckdb"
-    before = digest(published)
-    manifest = yaml.safe_load((landing / "manifest.yml").read_text())
-    manifest["extracts"][0]["period"] = "2020/21"
-    (landing / "manifest.yml").write_text(yaml.safe_dump(manifest))
-
-    summary = run(landing, warehouse)
-
-    assert not summary.success and not summary.published_updated
-    assert digest(published) == before
-    assert failed_rows(warehouse) == [
-        (
-            "brent_2019_20_root_causes",
-            "period",
-            "title period",
-            "fiscal_year_start",
-            3,
-            2019,
-            2020,
-            "failed",
-        )
-    ]
-    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
+    assert set(PERIOD_CONTRADICTED) <= set(failed_rows(faulted.warehouse))
+    with duckdb.connect(str(faulted.warehouse / "build.duckdb"), read_only=True) as con:
         (explanation,) = con.execute(
             "select explanation from mart_reconciliation where level = 'period'"
         ).fetchone()
@@ -117,34 +167,10 @@ def test_title_period_contradicting_the_manifest_blocks_publication(
     )
 
 
-def test_waiver_stops_applying_when_a_number_changes(workspace: tuple[Path, Path]) -> None:
+def test_waiver_stops_applying_when_a_number_changes(faulted: Faulted) -> None:
     """The shipped waiver covers exactly 1929 vs 1945; a stated grand total of 1928 blocks."""
-    landing, warehouse = workspace
-    published = warehouse / "marts.duckdb"
-    before = digest(published)
-    lines = (landing / APPENDIX_1).read_text(encoding="utf-8").split("\n")
-    assert "1929" in lines[538], lines[538]
-    replace_in_line(landing / APPENDIX_1, 539, "1929", "1928")
-
-    summary = run(landing, warehouse)
-
-    assert not summary.success
-    assert digest(published) == before
-    assert failed_rows(warehouse) == [
-        (
-            "brent_2022_23_outcome_matrix",
-            "grand_total",
-            "Grand Total",
-            "total",
-            539,
-            1928,
-            1945,
-            "failed",
-        ),
-        # The row's own cells (88+924+341+131+445) no longer add up to its stated total either.
-        ("brent_2022_23_outcome_matrix", "row", "Grand Total", "total", 539, 1928, 1929, "failed"),
-    ]
-    gate = summary.gate_results
+    assert set(GRAND_TOTAL_CHANGED) <= set(failed_rows(faulted.warehouse))
+    gate = faulted.summary.gate_results
     assert not gate["recon_outcome_totals:gx_recon_outcome_totals"][0]
     assert (
         "departments sum to the stated grand total (1 rows)"
@@ -152,7 +178,7 @@ def test_waiver_stops_applying_when_a_number_changes(workspace: tuple[Path, Path
     )
     # The waiver for the total no longer matches anything: reported as stale (a warning).
     assert gate["recon_waivers:waivers_not_stale"] == (False, "3 waiver(s) applied, 1 stale")
-    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(faulted.warehouse / "build.duckdb"), read_only=True) as con:
         assert con.execute(
             "select measure, status from mart_reconciliation where level = 'grand_total' "
             "and status <> 'ok' order by 1"

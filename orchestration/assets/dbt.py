@@ -43,6 +43,7 @@ from orchestration.catalogue import (
     read_table_facts,
 )
 from orchestration.config import ComplaintsConfig
+from orchestration.project import dbt_location_args
 from orchestration.publication import PUBLISHED_PREFIXES
 from orchestration.resources import WarehouseResource
 
@@ -234,7 +235,7 @@ def build_dbt_assets(project: DbtProject) -> Any:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt_cli") as pool:
             invocation = pool.submit(
                 dbt.cli,
-                ["build", "--vars", config.dbt_vars()],
+                ["build", *dbt_location_args(config, dbt.dbt_executable)],
                 context=context,
                 # One target folder per warehouse (it also holds the manifest), overwritten each run.
                 target_path=config.dbt_target_dir,
