@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from tests.pipeline import copy_landing, load_raw
-from tests.test_not_null_columns import dbt
+from tests.test_column_rules import dbt
 
 
 def test_broken_keys_fail_naming_each_rule_with_its_rows(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def test_run_summary(published_warehouse) -> None:  # type: ignore[no-untyped-de
     # Every gate suite ran and passed; dbt tests ran as checks too.
     assert len(summary.gate_results) == len(GATED_TABLES) + 1
     assert all(ok for ok, _ in summary.gate_results.values()), summary.gate_results
-    # Every dbt data test (a model's not-null rules are one test, not_null_columns, its key rules
+    # Every dbt data test (a model's column rules are one test, column_rules, its key rules
     # another, key_rules) and every gate suite ran as a check, and passed.
     manifest = json.loads((warehouse / "dbt_target" / "manifest.json").read_text())
     data_tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]

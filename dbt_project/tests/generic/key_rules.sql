@@ -1,5 +1,5 @@
 {% test key_rules(model, unique_combination=none, unique=[], relationships=[]) %}
-{#- A model's key rules in one test node, as not_null_columns does for its not-null rules: dbt's
+{#- A model's key rules in one test node, as column_rules does for its column rules: dbt's
     per-node cost was larger than these queries. The rules:
       unique_combination: [columns]          no two rows share these values (NULLs compare equal);
       unique: [column, ...]                  no two rows share a non-NULL value of the column;
