@@ -134,30 +134,16 @@ def run_pipeline(
         )
     selected = [partition] if partition is not None else keys
 
-    # Crash recovery (orchestration/recovery.py): runs of ours whose process died are marked
-    # failed and their pool slot freed; a live run holding the warehouse is waited for, bounded.
     from orchestration.recovery import (
         DEFAULT_WAIT_SECONDS,
         Watchdog,
         process_tags,
         run_of_this_process,
-        wait_for_warehouse,
     )
 
     tell = say or (lambda _line: None)
     timeout = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    wait_for_warehouse(
-        instance,
-        timeout,
-        on_wait=lambda runs: tell(
-            "waiting for the warehouse: held by "
-            + "; ".join(r.run_id for r in runs)
-            + f" (at most {timeout:.0f} s)"
-        ),
-        on_recover=lambda item: tell(item.line()),
-    )
-    for line in remove_stale_temporaries(config.published_db):
-        tell(line)
+    _wait_for_our_turn(instance, config, timeout, tell)
 
     published = config.published_db
     before = published.stat().st_mtime_ns if published.exists() else None
@@ -181,16 +167,50 @@ def run_pipeline(
     summary = summarise(result, selected)
     # Every step of this in-process run reads the manifest through the same cache.
     summary.manifest_parses = parse_count() - parses_before
-    summary.published, summary.log_path = published, log_path
+    _describe_publication(summary, config, before, log_path)
+    return summary
+
+
+def _wait_for_our_turn(
+    instance: DagsterInstance,
+    config: ComplaintsConfig,
+    timeout: float,
+    tell: Callable[[str], None],
+) -> None:
+    """Crash recovery (orchestration/recovery.py): runs of ours whose process died are marked
+    failed and their pool slot freed; a live run holding the warehouse is waited for, bounded;
+    temporaries a killed publication left beside the published file are removed."""
+    from orchestration.recovery import wait_for_warehouse
+
+    wait_for_warehouse(
+        instance,
+        timeout,
+        on_wait=lambda runs: tell(
+            "waiting for the warehouse: held by "
+            + "; ".join(r.run_id for r in runs)
+            + f" (at most {timeout:.0f} s)"
+        ),
+        on_recover=lambda item: tell(item.line()),
+    )
+    for line in remove_stale_temporaries(config.published_db):
+        tell(line)
+
+
+def _describe_publication(
+    summary: RunSummary, config: ComplaintsConfig, before: int | None, log_path: Path
+) -> None:
+    """What the run left for its reader: the published file (and whether this run replaced it,
+    `before` being its modification time when the run started), the log and the Data Docs."""
     from expectations.runner import data_docs_index
 
+    published = config.published_db
+    summary.published, summary.log_path = published, log_path
     docs = data_docs_index(config.warehouse_dir)
     summary.data_docs = docs if docs.exists() else None
     after = published.stat().st_mtime_ns if published.exists() else None
     summary.published_updated = after is not None and after != before
     # Counted only in a publication this run made (a previous file may even be unreadable).
     summary.rows_per_mart = rows_per_mart(published) if summary.published_updated else {}
-    return summary
 
 
 def _give_up(instance: DagsterInstance, busy: Exception, tell: Callable[[str], None]) -> None:
