@@ -12,27 +12,29 @@
     Each failing row names the rule it breaks (failing_rule) and its column (failing_column) and
     carries the whole offending row; the rows are stored (dbt's log names the table). -#}
 {{ config(store_failures=true) }}
-{%- set selects = [] %}
+{#- (rule, column, condition a failing row meets), then one query per rule. -#}
+{%- set rules = [] %}
 {%- for column in not_null %}
-{%- do selects.append(
-    "select 'not_null(" ~ column ~ ")' as failing_rule, '" ~ column ~ "' as failing_column, *\nfrom "
-    ~ model ~ "\nwhere " ~ column ~ " is null") %}
+{%- do rules.append(('not_null', column, column ~ ' is null')) %}
 {%- endfor %}
 {%- for column, values in accepted_values.items() %}
 {%- set listed = var('complaints_vocabulary')[values] if values is string else values %}
 {%- set quoted = [] %}
 {%- for value in listed %}{% do quoted.append("'" ~ (value | replace("'", "''")) ~ "'") %}{% endfor %}
-{%- do selects.append(
-    "select 'accepted_values(" ~ column ~ ")' as failing_rule, '" ~ column ~ "' as failing_column, *\nfrom "
-    ~ model ~ "\nwhere " ~ column ~ " is not null and " ~ column ~ " not in (" ~ quoted | join(", ") ~ ")") %}
+{%- do rules.append(('accepted_values', column, column ~ ' not in (' ~ quoted | join(', ') ~ ')')) %}
 {%- endfor %}
 {%- for column, bounds in accepted_range.items() %}
 {%- set outside = [] %}
-{%- if bounds.get('min_value') is not none %}{% do outside.append(column ~ " < " ~ bounds['min_value']) %}{% endif %}
-{%- if bounds.get('max_value') is not none %}{% do outside.append(column ~ " > " ~ bounds['max_value']) %}{% endif %}
-{%- do selects.append(
-    "select 'accepted_range(" ~ column ~ ")' as failing_rule, '" ~ column ~ "' as failing_column, *\nfrom "
-    ~ model ~ "\nwhere " ~ column ~ " is not null and (" ~ outside | join(" or ") ~ ")") %}
+{%- if bounds.get('min_value') is not none %}{% do outside.append(column ~ ' < ' ~ bounds['min_value']) %}{% endif %}
+{%- if bounds.get('max_value') is not none %}{% do outside.append(column ~ ' > ' ~ bounds['max_value']) %}{% endif %}
+{%- do rules.append(('accepted_range', column, '(' ~ outside | join(' or ') ~ ')')) %}
 {%- endfor %}
-{{ selects | join('\nunion all\n') }}
+{%- for rule, column, condition in rules %}
+select '{{ rule }}({{ column }})' as failing_rule, '{{ column }}' as failing_column, *
+from {{ model }}
+where {% if rule != 'not_null' %}{{ column }} is not null and {% endif %}{{ condition }}
+{%- if not loop.last %}
+union all
+{%- endif %}
+{%- endfor %}
 {% endtest %}
