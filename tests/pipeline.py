@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ from ingest.api import parse_entry
 from ingest.manifest import load_manifest
 from ingest.raw_tables import ExtractMeta
 from orchestration.config import ComplaintsConfig
+from orchestration.project import dbt_executable, dbt_project_dir, prepare_dbt
 from orchestration.runner import RunSummary, run_pipeline
 from orchestration.warehouse import replace_extracts, write_loaded_state
 
@@ -130,3 +132,25 @@ def table_checksums(path: Path) -> dict[str, tuple[int, int]]:
             t: con.execute(f'select count(*), sum(hash(t)) from main."{t}" as t').fetchone()
             for t in sorted(tables)
         }
+
+
+def dbt_in(
+    warehouse: Path, command: str, select: list[str], work: Path
+) -> subprocess.CompletedProcess[str]:
+    """`dbt <command> --select ...` on `warehouse`'s build.duckdb, as a run's dbt builds it: in
+    the warehouse folder, starting from the project's prepared parse, which it reuses (a
+    `--vars` path would change the profile and cost a full parse). Target and log folders in
+    `work`: the project's target/ holds the manifest Dagster reads."""
+    project = dbt_project_dir()
+    prepared = prepare_dbt(config_for(warehouse.parent / "landing", warehouse)).parent
+    target = work / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(prepared / "partial_parse.msgpack", target)
+    return subprocess.run(
+        [dbt_executable(), command, "--select", *select, "--indirect-selection", "cautious"]
+        + ["--project-dir", str(project), "--profiles-dir", str(project)]
+        + ["--target-path", str(target), "--log-path", str(work / "logs")],
+        capture_output=True,
+        text=True,
+        cwd=warehouse,
+    )

@@ -4,37 +4,13 @@ row stored under the rule's name and its column."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import duckdb
 
-from orchestration.project import dbt_executable, dbt_project_dir
-from tests.pipeline import copy_landing, load_raw
+from tests.pipeline import copy_landing, dbt_in, load_raw
 
-
-def dbt(
-    command: str, db: Path, work: Path, select: list[str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    project = str(dbt_project_dir())
-    # Its own target and log folders: the project's target/ holds the manifest Dagster reads.
-    return subprocess.run(
-        [
-            dbt_executable(),
-            command,
-            "--select",
-            *(select or ["stg_raw__extracts"]),
-            "--indirect-selection",
-            "cautious",
-        ]
-        + ["--vars", json.dumps({"build_db": str(db)}), "--project-dir", project]
-        + ["--profiles-dir", project, "--target-path", str(work / "target")]
-        + ["--log-path", str(work / "logs")],
-        capture_output=True,
-        text=True,
-        cwd=project,
-    )
+EXTRACTS = ["stg_raw__extracts"]
 
 
 def stored_failures(db: Path, test_name: str) -> list[tuple[str, str, str]]:
@@ -54,7 +30,7 @@ def test_a_null_and_an_unknown_value_fail_naming_their_rules(tmp_path: Path) -> 
     warehouse = tmp_path / "warehouse"
     load_raw(copy_landing(tmp_path / "landing"), warehouse)
     db = warehouse / "build.duckdb"
-    built = dbt("build", db, tmp_path)
+    built = dbt_in(warehouse, "build", EXTRACTS, tmp_path)
     assert built.returncode == 0, built.stdout[-2000:]
     assert "column_rules_stg_raw__extracts" in built.stdout
 
@@ -67,7 +43,7 @@ def test_a_null_and_an_unknown_value_fail_naming_their_rules(tmp_path: Path) -> 
             "insert into raw.extracts by name select 'odd_kind' as extract_id, "
             "'Brent' as council, '2019/20' as period, 'pdf_table' as kind"
         )
-    tested = dbt("test", db, tmp_path)
+    tested = dbt_in(warehouse, "test", EXTRACTS, tmp_path)
     assert tested.returncode == 1
     assert stored_failures(db, "column_rules_stg_raw__extracts") == [
         ("accepted_values(kind)", "kind", "odd_kind"),
@@ -90,7 +66,7 @@ def test_a_value_out_of_range_fails_naming_its_rule(tmp_path: Path) -> None:
             [extract_id, line],
         )
     mart = "mart_service_uphold_rates"
-    built = dbt("build", db, tmp_path, select=[f"+{mart}"])
+    built = dbt_in(warehouse, "build", [f"+{mart}"], tmp_path)
     assert built.returncode == 1
     assert " FAIL " in built.stdout and f"column_rules_{mart}" in built.stdout
     # The rate of that row leaves [0, 1] too; only the edited extract's rows fail.

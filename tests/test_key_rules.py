@@ -8,15 +8,14 @@ from pathlib import Path
 
 import duckdb
 
-from tests.pipeline import copy_landing, load_raw
-from tests.test_column_rules import dbt
+from tests.pipeline import copy_landing, dbt_in, load_raw
 
 
 def test_broken_keys_fail_naming_each_rule_with_its_rows(tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse"
     load_raw(copy_landing(tmp_path / "landing"), warehouse)
     db = warehouse / "build.duckdb"
-    built = dbt("build", db, tmp_path, ["+dim_extract", "+dim_period"])
+    built = dbt_in(warehouse, "build", ["+dim_extract", "+dim_period"], tmp_path)
     assert built.returncode == 0, built.stdout[-2000:]
     assert "key_rules_dim_extract" in built.stdout
 
@@ -34,7 +33,7 @@ def test_broken_keys_fail_naming_each_rule_with_its_rows(tmp_path: Path) -> None
         con.execute("update main.broken set period = '1999/00' where extract_id = ?", [second])
         con.execute("drop table main.dim_extract")
         con.execute("alter table main.broken rename to dim_extract")
-    tested = dbt("test", db, tmp_path, ["dim_extract", "dim_period"])
+    tested = dbt_in(warehouse, "test", ["dim_extract", "dim_period"], tmp_path)
     assert tested.returncode == 1
     with duckdb.connect(str(db), read_only=True) as con:
         ((schema, table),) = con.execute(
