@@ -33,8 +33,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 # The longest test files, longest first, as `make test` measured them (pytest --durations): its
 # workers (pytest-xdist, `--dist loadfile --no-loadscope-reorder`) take files in this order, so
 # the long ones start early instead of ending the run alone. The first two build the session's
-# shared runs (`published_warehouse`, `three_councils`) side by side, so no worker waits idle
-# for the other's. A file not listed runs after these, the pipeline's first.
+# shared runs (`published_warehouse`, `three_councils`) side by side, and the third starts with
+# a run of its own before it needs them, so no worker waits idle for another's. A file not
+# listed runs after these, the pipeline's first.
 LONGEST_FIRST = (
     "test_reliability.py",
     "test_multi_council.py",

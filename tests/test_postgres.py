@@ -189,7 +189,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def story(
-    postgres_cluster: Any, three_councils: Any, tmp_path_factory: pytest.TempPathFactory
+    postgres_cluster: Any, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Story]:
     cluster = postgres_cluster
     apply_roles(cluster)
@@ -225,6 +225,8 @@ def story(
     seed_tables = postgres_tables(pipeline_dsn)
 
     # 2. A generated multi-council set; an analyst's transaction open on marts during the swap.
+    # The session's set, asked for only now: another test worker may still be building it.
+    three_councils = request.getfixturevalue("three_councils")
     multi_landing = shutil.copytree(three_councils[1], base / "multi_landing")
     config = ComplaintsConfig.resolve(
         landing=multi_landing,
