@@ -124,7 +124,7 @@ _parses = 0
 
 
 def parse_count() -> int:
-    """How many times this process has parsed a manifest (cache hits are not parses)."""
+    """How many manifest parses this process has finished (cache hits are not parses)."""
     return _parses
 
 
@@ -136,9 +136,18 @@ def read_manifest(landing: Path) -> Manifest:
     """The landing folder's manifest, parsed again only when its bytes or any file of the folder
     (an extract, a department mapping) changed since the last parse in this process."""
     landing = Path(landing).resolve()
-    manifest_path = landing / MANIFEST_NAME
     require_landing(landing)
+    try:
+        return _read_manifest(landing)
+    except FileNotFoundError:
+        require_landing(landing)  # moved or removed while we read it: said in the same words
+        raise
+
+
+def _read_manifest(landing: Path) -> Manifest:
+    manifest_path = landing / MANIFEST_NAME
     if not manifest_path.is_file():
+        require_landing(landing)
         raise ManifestError(
             str(manifest_path), None, f"no {MANIFEST_NAME} in the landing folder {landing}"
         )
@@ -150,10 +159,10 @@ def read_manifest(landing: Path) -> Manifest:
     cached = _CACHE.get(landing)
     if cached is not None and cached[0] == key:
         return cached[1]
-    global _parses
-    _parses += 1
     manifest = Manifest(tuple(_parse(landing, data)), digest)
     _CACHE[landing] = (key, manifest)
+    global _parses
+    _parses += 1
     return manifest
 
 
