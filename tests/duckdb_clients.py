@@ -46,10 +46,12 @@ def client_python(cache: Path, spec: str) -> Path:
     python = folder / "bin" / "python"
     marker = folder / ".installed"
     if not marker.exists():
-        venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+        # No pip of its own (ensurepip takes longer than the install): this interpreter's pip
+        # installs into it.
+        venv.EnvBuilder(with_pip=False, clear=True).create(folder)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-            + [f"duckdb=={spec}"],
+            [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
+            + ["--disable-pip-version-check", f"duckdb=={spec}"],
             check=True,
             timeout=600,
         )
