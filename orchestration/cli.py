@@ -165,21 +165,8 @@ def run(
     ),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
-    import warnings
-
-    from dagster import BetaWarning
-
     from orchestration.config import ComplaintsConfig
-    from orchestration.runner import configure_instance, open_instance, run_pipeline
-
-    warnings.filterwarnings("ignore", category=BetaWarning)
-    # Dagster's definitions, dbt's manifest and Great Expectations keep a large long-lived heap;
-    # with the default thresholds Python walks all of it 8 times in a seed run (1.0 s of CPU,
-    # measured with gc.callbacks); 10x fewer full collections cost no measurable memory.
-    gc.set_threshold(700, 10, 100)
-
-    from orchestration.errors import CliError, ExitCode, usable_folder
-    from orchestration.recovery import WarehouseBusy
+    from orchestration.errors import CliError, ExitCode
 
     try:
         config = ComplaintsConfig.resolve(
@@ -191,29 +178,14 @@ def run(
     if config.target == "postgres":
         _run_on_postgres(config)
     try:
-        usable_folder(config.warehouse_dir, "warehouse folder", "--warehouse")
-        usable_folder(config.dagster_home, "Dagster home", "--dagster-home")
-        _usable_waivers(config)
-        configure_instance(config)
-        with open_instance(config) as instance:
-            s = run_pipeline(
-                config,
-                instance,
-                # Dagster's console logger prints a failed step's stack trace at ERROR: without
-                # --verbose the summary names the step and its reason; the trace stays in the
-                # Dagster UI's event log.
-                log_level="DEBUG" if verbose else "CRITICAL",
-                partition=partition,
-                wait_seconds=wait,
-                say=lambda line: typer.echo(line, err=True),
-            )
+        # Before Dagster, dbt and Great Expectations are imported: a wrong folder, waiver or
+        # manifest is answered in a fraction of a second instead of several.
+        _usable_inputs(config)
+        s = _run_here(config, verbose, partition, wait)
     except CliError as exc:
         for line in exc.lines():
             typer.echo(line, err=True)
         raise typer.Exit(int(exc.code)) from None
-    except WarehouseBusy as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(int(ExitCode.BUSY)) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: nothing half-published is left", err=True)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -232,6 +204,56 @@ def run(
     # definitions, dbt's manifest, Great Expectations) needs no final cycle collection.
     gc.freeze()
     raise typer.Exit(0 if s.success and not s.checks_failed else 1)
+
+
+def _usable_inputs(config: ComplaintsConfig) -> None:
+    """The folders, the waiver file and the landing folder's manifest, or CliError."""
+    from ingest.errors import ExtractError
+    from ingest.manifest import read_manifest
+    from orchestration.errors import CliError, ExitCode, usable_folder
+
+    usable_folder(config.warehouse_dir, "warehouse folder", "--warehouse")
+    usable_folder(config.dagster_home, "Dagster home", "--dagster-home")
+    _usable_waivers(config)
+    try:
+        read_manifest(config.landing_dir)  # cached: the run reads it again for free
+    except ExtractError as exc:
+        raise CliError(ExitCode.INPUT, str(exc)) from None
+
+
+def _run_here(
+    config: ComplaintsConfig, verbose: bool, partition: str | None, wait: float | None
+) -> RunSummary:
+    """The run in this process, on the instance in the configured Dagster home."""
+    import warnings
+
+    from dagster import BetaWarning
+
+    from orchestration.errors import CliError, ExitCode
+    from orchestration.recovery import WarehouseBusy
+    from orchestration.runner import configure_instance, open_instance, run_pipeline
+
+    warnings.filterwarnings("ignore", category=BetaWarning)
+    # Dagster's definitions, dbt's manifest and Great Expectations keep a large long-lived heap;
+    # with the default thresholds Python walks all of it 8 times in a seed run (1.0 s of CPU,
+    # measured with gc.callbacks); 10x fewer full collections cost no measurable memory.
+    gc.set_threshold(700, 10, 100)
+    configure_instance(config)
+    try:
+        with open_instance(config) as instance:
+            return run_pipeline(
+                config,
+                instance,
+                # Dagster's console logger prints a failed step's stack trace at ERROR: without
+                # --verbose the summary names the step and its reason; the trace stays in the
+                # Dagster UI's event log.
+                log_level="DEBUG" if verbose else "CRITICAL",
+                partition=partition,
+                wait_seconds=wait,
+                say=lambda line: typer.echo(line, err=True),
+            )
+    except WarehouseBusy as exc:
+        raise CliError(ExitCode.BUSY, str(exc)) from None
 
 
 def _usable_waivers(config: ComplaintsConfig) -> None:

@@ -62,7 +62,7 @@ def build_postgres_defs(
         ),
     )
     def postgres_marts(context: AssetExecutionContext) -> Iterator[Any]:
-        summary = run_postgres(config, run_id=context.run_id)
+        summary = run_postgres(config, run_id=context.run.run_id)
         if sink is not None:
             sink.append(summary)
         for name, (passed, description) in summary.gate_results.items():

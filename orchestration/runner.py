@@ -94,7 +94,8 @@ class RunSummary:
     gate_results: dict[str, tuple[bool, str]] = field(default_factory=dict)
     data_docs: Path | None = None
     log_path: Path | None = None
-    # Parses of manifest.yml during the run (ingest.manifest.parse_count): one unless it changed.
+    # Parses of manifest.yml during the run (ingest.manifest.parse_count): one unless it changed,
+    # none when the caller read it already (the CLI does, to refuse a bad one before it starts).
     manifest_parses: int = 0
 
 

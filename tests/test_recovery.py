@@ -181,6 +181,27 @@ def test_unusable_landing_is_an_input_error_that_deletes_nothing(
     assert not [p for p in warehouse.iterdir() if ".tmp" in p.name]
 
 
+def test_a_refused_manifest_is_answered_before_dagster_is_imported(tmp_path: Path) -> None:
+    """Folders, waivers and the manifest are checked first: a mistake there costs the user no
+    wait for Dagster, dbt and Great Expectations to load."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "manifest.yml").write_text("extracts: []\n")
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from orchestration.cli import app\n"
+        f"r = CliRunner().invoke(app, ['run', '--landing', {str(landing)!r}, "
+        f"'--warehouse', {str(tmp_path / 'wh')!r}, '--dagster-home', {str(tmp_path / 'home')!r}])\n"
+        "print(r.exit_code, sorted(m for m in ('dagster', 'dbt', 'great_expectations') "
+        "if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.split("\n")[-2] == f"{int(ExitCode.INPUT)} []", result.stdout
+
+
 def test_extract_over_the_maximum_size_is_refused_naming_the_file(tmp_path: Path) -> None:
     from tests.pipeline import APPENDIX_1, REAL_LANDING
 

@@ -37,7 +37,7 @@ def publish_deps() -> list[AssetKey]:
 def published_marts(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult[Any]:
-    result = publish(warehouse.build_db, warehouse.published_db, run_id=context.run_id)
+    result = publish(warehouse.build_db, warehouse.published_db, run_id=context.run.run_id)
     counts = result.rows
     context.log.info(
         f"published {len(counts)} tables to {warehouse.published_db} and "
