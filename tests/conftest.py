@@ -211,12 +211,18 @@ def stock_storage_rerun(published_warehouse, tmp_path_factory: pytest.TempPathFa
     return _once_per_session(tmp_path_factory, "stock_rerun", build)
 
 
+# Every council of this seed reports some departments in both periods, in both layouts (the
+# report's change between periods has something to show) and the councils share department names.
+COUNCILS_SEED = 3
+
+
 @pytest.fixture(scope="session")
 def three_councils(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """(summary, landing, warehouse, dagster_home) after one DuckDB run over 3 generated councils
-    x 2 layouts (benchmarks/generate.py), on a persistent Dagster instance in `dagster_home`:
-    tests/test_multi_council.py checks it, and the server-mode tests compare the PostgreSQL
-    publication of the same landing folder with it. Built once per `make test`, as
+    x 2 periods x 2 layouts (benchmarks/generate.py), on a persistent Dagster instance in
+    `dagster_home`: tests/test_multi_council.py checks it, tests/test_report.py reads its report's
+    change between periods, and the server-mode tests compare the PostgreSQL publication of the
+    same landing folder with it. Built once per `make test`, as
     `published_warehouse` is; a test that runs again works on a copy (warehouse and home)."""
     import sys
 
@@ -227,8 +233,9 @@ def three_councils(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no
         from generate import generate
 
         landing, warehouse, home = base / "landing", base / "warehouse", base / "dagster_home"
-        # years=1: extracts 2k and 2k+1 are council k's Appendix C and Appendix 1 for 2018/19.
-        generate(landing, extracts=2 * 3, seed=5, years=1)
+        # years=2: extracts 4k to 4k+3 are council k's Appendix C and Appendix 1 for 2018/19,
+        # then for 2019/20.
+        generate(landing, extracts=4 * 3, seed=COUNCILS_SEED, years=2)
         summary = run_on_persistent_instance(landing, warehouse, home)
         return summary, landing, warehouse, home
 

@@ -1,9 +1,10 @@
 """Several councils in one warehouse: council is part of every mart's grain, and departments with
 the same name in different councils never merge.
 
-Six generated extracts (benchmarks/generate.py): three councils, one period, both layouts each,
-so every council reports departments with the same names in the same period. The expected figures
-are computed independently from the generated files by the parser, not from the warehouse.
+Twelve generated extracts (benchmarks/generate.py): three councils, two periods, both layouts
+each, so every council reports departments with the same names in the same periods. The expected
+figures are computed independently from the generated files by the parser, not from the
+warehouse.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 
 from ingest.api import parse_entry
 from ingest.manifest import load_manifest
+from tests.conftest import COUNCILS_SEED
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate import generate  # noqa: E402
@@ -26,6 +28,8 @@ from generate import generate  # noqa: E402
 pytestmark = pytest.mark.integration
 
 COUNCILS = 3
+PERIODS = 2
+EXTRACTS = COUNCILS * PERIODS * 2
 OUTCOMES = ("withdrawn", "not_upheld", "partly_upheld", "rejected", "upheld", "total")
 
 
@@ -33,19 +37,19 @@ OUTCOMES = ("withdrawn", "not_upheld", "partly_upheld", "rejected", "upheld", "t
 
 
 def _expected(landing: Path) -> tuple[dict, dict]:
-    """Per (council, department) outcome totals and per (council, department, service area)
-    instances and upheld counts, straight from the parser."""
-    outcomes: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(OUTCOMES))
-    areas: dict[tuple[str, str, str], tuple[int, int | None]] = {}
+    """Per (council, period, department) outcome totals and per (council, period, department,
+    service area) instances and upheld counts, straight from the parser."""
+    outcomes: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * len(OUTCOMES))
+    areas: dict[tuple[str, str, str, str], tuple[int, int | None]] = {}
     for entry in load_manifest(landing):
         parsed = parse_entry(entry)
         assert parsed.reconciles, entry.path
         for row in parsed.outcome_rows:
-            sums = outcomes[(entry.council, row.department)]
+            sums = outcomes[(entry.council, entry.period, row.department)]
             for i, name in enumerate(OUTCOMES):
                 sums[i] += getattr(row, name)
         for area in parsed.service_areas:
-            key = (entry.council, area.department, area.service_area)
+            key = (entry.council, entry.period, area.department, area.service_area)
             assert key not in areas, key
             areas[key] = (area.instances, area.upheld_or_partly_upheld)
     return {k: tuple(v) for k, v in outcomes.items()}, areas
@@ -64,30 +68,31 @@ def test_same_department_name_stays_separate_per_council(three_councils) -> None
     _, landing, warehouse, _ = three_councils
     expected_outcomes, expected_areas = _expected(landing)
     names = defaultdict(set)
-    for council, department in expected_outcomes:
+    for council, _, department in expected_outcomes:
         names[department].add(council)
     shared = {d for d, councils in names.items() if len(councils) > 1}
     assert shared, "the generated councils must share department names for this test to mean much"
 
     with duckdb.connect(str(warehouse / "marts.duckdb"), read_only=True) as con:
         scorecard = {
-            (r[0], r[1]): tuple(r[2:])
+            (r[0], r[1], r[2]): tuple(r[3:])
             for r in con.execute(
-                f"select council, department, {', '.join(OUTCOMES)} from mart_department_scorecard"
+                f"select council, period, department, {', '.join(OUTCOMES)} "
+                "from mart_department_scorecard"
             ).fetchall()
         }
         matrix = {
-            (r[0], r[1]): r[2]
+            (r[0], r[1], r[2]): r[3]
             for r in con.execute(
-                "select council, department, sum(total)::bigint from mart_outcome_matrix "
+                "select council, period, department, sum(total)::bigint from mart_outcome_matrix "
                 "group by all"
             ).fetchall()
         }
         uphold = {
-            (r[0], r[1], r[2]): (r[3], r[4])
+            (r[0], r[1], r[2], r[3]): (r[4], r[5])
             for r in con.execute(
-                "select council, department, service_area, instances, upheld_or_partly_upheld "
-                "from mart_service_uphold_rates"
+                "select council, period, department, service_area, instances, "
+                "upheld_or_partly_upheld from mart_service_uphold_rates"
             ).fetchall()
         }
         keys_across_councils = con.execute(
@@ -100,11 +105,11 @@ def test_same_department_name_stays_separate_per_council(three_councils) -> None
             ).fetchall()
         )
 
-    # One scorecard row per council and department, with exactly the parser's totals.
+    # One scorecard row per council, period and department, with exactly the parser's totals.
     assert scorecard == expected_outcomes
     assert matrix == {k: v[-1] for k, v in expected_outcomes.items()}
     for department in shared:
-        rows = {c for c, d in scorecard if d == department}
+        rows = {c for c, _, d in scorecard if d == department}
         assert rows == names[department], department
     # Appendix C: each council's service areas keep their own instances and upheld counts.
     assert uphold == expected_areas
@@ -167,10 +172,10 @@ def test_one_added_extract_parses_only_its_partition(three_councils, tmp_path: P
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     shutil.copytree(landing0, landing)
     shutil.copytree(warehouse0, warehouse, symlinks=True)  # `exports` stays a link
-    # The session's instance knows the six partitions; this test's runs go to a copy of it.
+    # The session's instance knows the twelve partitions; this test's runs go to a copy of it.
     home = shutil.copytree(home0, tmp_path / "dagster_home")
-    entries = generate(tmp_path / "more", extracts=2 * COUNCILS + 1, seed=5, years=1)
-    new = entries[-1]  # council 3's Appendix C
+    entries = generate(tmp_path / "more", extracts=EXTRACTS + 1, seed=COUNCILS_SEED, years=PERIODS)
+    new = entries[-1]  # council 3's first Appendix C
     shutil.copy(tmp_path / "more" / new["path"], landing / new["path"])
     manifest = yaml.safe_load((landing / "manifest.yml").read_text())
     manifest["extracts"].append(new)
@@ -196,6 +201,6 @@ def test_one_added_extract_parses_only_its_partition(three_councils, tmp_path: P
             ).fetchone()[0]
             extracts = con.execute("select count(*) from dim_extract").fetchone()[0]
         assert councils == COUNCILS + 1
-        assert extracts == 2 * COUNCILS + 1
+        assert extracts == EXTRACTS + 1
 
         assert run_pipeline(config, instance=instance, partition="no_such_extract").error
