@@ -50,8 +50,9 @@ PYTEST_WORKERS ?= 3
 
 # The three checks and the tests side by side: the checks use a core each for a minute, which
 # the test workers would leave idle now and then anyway (waits on subprocesses, on each other's
-# shared fixtures, the last file). The manifest is prepared first, so no two of them write it.
-checks: prepare
+# shared fixtures, the last file). `prepare` (dbt parse) is built once, before the two that need
+# it (no two processes write the manifest), while ruff and mypy start on the other core.
+checks: install
 	$(MAKE) --no-print-directory -j 4 --output-sync=target lint typecheck validate pytest
 
 pytest: prepare
