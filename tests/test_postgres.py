@@ -333,6 +333,17 @@ def test_injected_fault_blocks_and_leaves_marts_unchanged(story: Story) -> None:
     assert story.after_fault_tables == story.multi_tables
 
 
+def test_the_second_run_in_a_warehouse_reuses_dbts_parse(story: Story) -> None:
+    """The multi-council run parsed the project; the faulted run after it in the same warehouse
+    (same build schema name, so the same profile) reused that parse."""
+    log = story.multi_landing.parent / "multi_wh" / "dbt_target_postgres" / "dbt.log"
+    lines = [ln for ln in log.read_text().splitlines() if "partial pars" in ln.lower()]
+    unable = [ln for ln in lines if "Unable to do partial parsing" in ln]
+    assert len(unable) == 1 and "saved manifest not found" in unable[0], lines
+    reused = ("Nothing changed, skipping partial parsing", "Partial parsing enabled")
+    assert any(word in lines[-1] for word in reused), lines  # the second run's own word
+
+
 def test_gate_outcomes_and_failing_rows_equal_duckdb(
     story: Story, three_councils: Any, tmp_path: Path
 ) -> None:
