@@ -20,7 +20,7 @@ $(BIN)/python:
 # installed packages' own test suites are never imported: not compiled.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q --no-compile -e ".[test,bench]"
-	$(BIN)/python -m compileall -q -j 0 -x '/tests/' $(VENV)/lib
+	$(BIN)/python -m compileall -q -j 0 -x '/site-packages/.*/tests/' $(VENV)/lib
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -51,7 +51,7 @@ PYTEST_WORKERS ?= 3
 # The three checks and the tests side by side: the checks use a core each for a minute, which
 # the test workers would leave idle now and then anyway (waits on subprocesses, on each other's
 # shared fixtures, the last file). `prepare` (dbt parse) is built once, before the two that need
-# it (no two processes write the manifest), while ruff and mypy start on the other core.
+# it, while ruff and mypy start on the other core.
 checks: install
 	$(MAKE) --no-print-directory -j 4 --output-sync=target lint typecheck validate pytest
 

@@ -10,7 +10,9 @@ written to, so there it goes to the warehouse (`<warehouse>/dbt_target`, beside 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -88,6 +90,10 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return newest
 
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+"""dbt's saved parse, in a target folder beside the manifest."""
+
+
 def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
     """Run `dbt parse` into this warehouse's target folder when the manifest is missing or older
     than any project file; returns the manifest path. No `--vars`: the parse (its
@@ -100,6 +106,19 @@ def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
         return manifest
     target = manifest_dir(config)
     target.mkdir(parents=True, exist_ok=True)
+    # Parsed beside the target and moved in file by file: a run, `dg check defs` or a test
+    # reading the manifest meanwhile sees the old file or the new one, never half of one.
+    with tempfile.TemporaryDirectory(dir=target, prefix=".parse-") as scratch:
+        if (target / PARTIAL_PARSE).is_file():  # dbt parses only what changed since
+            shutil.copy(target / PARTIAL_PARSE, scratch)
+        _dbt_parse(project_dir, Path(scratch))
+        for artifact in Path(scratch).iterdir():
+            if artifact.is_file():
+                os.replace(artifact, target / artifact.name)
+    return manifest
+
+
+def _dbt_parse(project_dir: Path, target: Path) -> None:
     subprocess.run(
         [
             dbt_executable(),
@@ -117,7 +136,6 @@ def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
         env={**os.environ, "DBT_LOG_PATH": str(target)},
         check=True,
     )
-    return manifest
 
 
 if __name__ == "__main__":
