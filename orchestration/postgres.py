@@ -98,6 +98,24 @@ class PostgresRunSummary:
 # --- connection ------------------------------------------------------------------------------
 
 
+SERVER_LOCK = 0x636F6D70
+"""The PostgreSQL advisory lock a server run holds from its first write to its swap, and a
+rollback for its swap: one writer per database, as one process writes a DuckDB warehouse."""
+
+
+def take_server_lock(con: psycopg.Connection[Any]) -> None:
+    """Hold SERVER_LOCK for as long as `con` is open, or raise PostgresError if another run or
+    rollback holds it. Without it, two overlapping runs would build into the same schema and one
+    could publish tables the other's gate never audited."""
+    row = con.execute("select pg_try_advisory_lock(%s)", [SERVER_LOCK]).fetchone()
+    con.commit()
+    if not (row and row[0]):
+        raise PostgresError(
+            "another server run or rollback is writing to this database: `marts` unchanged; "
+            "run again once it has finished"
+        )
+
+
 def require_dsn(config: ComplaintsConfig) -> str:
     if not config.postgres_dsn:
         raise PostgresError(
@@ -470,6 +488,7 @@ def rollback(
     publication id now in `marts`."""
     dsn = require_dsn(config)
     with connect(dsn) as con:
+        take_server_lock(con)
         if not schema_exists(con, PREVIOUS):
             raise PostgresError(f"no previous publication (schema {PREVIOUS}) to roll back to")
         role = granted_role(con, analyst_role)
@@ -564,6 +583,7 @@ def run_postgres(
     config.ensure_folders()
     try:
         with _server(config) as (dsn, con):
+            take_server_lock(con)
             drop_old_builds(con)
             clock = time.perf_counter()
             summary.extracts = load_raw(con, config)

@@ -31,7 +31,17 @@ import pytest
 from psycopg import sql
 
 from orchestration.config import ComplaintsConfig
-from orchestration.postgres import MARTS, PREVIOUS, PostgresRunSummary, SwapPolicy, run_postgres
+from orchestration.postgres import (
+    MARTS,
+    PREVIOUS,
+    SERVER_LOCK,
+    PostgresError,
+    PostgresRunSummary,
+    SwapPolicy,
+    rollback,
+    run_postgres,
+    schema_exists,
+)
 from tests.pipeline import PROJECT_ROOT, SEED_ROWS_PER_MART, copy_landing
 
 pytestmark = pytest.mark.integration
@@ -539,3 +549,26 @@ def test_dbt_logs_beside_its_artifacts_not_in_the_project(story: Story) -> None:
     target = story.multi_landing.parent / "warehouse" / "dbt_target_postgres"
     assert (target / "dbt.log").stat().st_size > 0
     assert "Running with dbt" in (target / "dbt.log").read_text(errors="replace")
+
+
+def test_a_second_writer_at_the_same_time_is_refused(story: Story, tmp_path: Path) -> None:
+    """While one server run holds the database (its advisory lock), another run and a rollback
+    are refused at once, naming why, and change nothing: no build schema dropped or written, the
+    same publication in `marts`."""
+    config = ComplaintsConfig.resolve(
+        landing=story.multi_landing,
+        warehouse=tmp_path / "warehouse",
+        dagster_home=story.dagster_home,
+        target="postgres",
+        postgres_dsn=story.pipeline_dsn,
+    )
+    with psycopg.connect(story.pipeline_dsn) as other_run:
+        other_run.execute("select pg_advisory_lock(%s)", [SERVER_LOCK])
+        refused = run_postgres(config)
+        with pytest.raises(PostgresError, match="another server run or rollback"):
+            rollback(config)
+    assert not refused.success and not refused.published
+    assert "another server run or rollback is writing" in (refused.error or "")
+    assert publication_id(story.pipeline_dsn) == story.after_rollback_id
+    with psycopg.connect(story.pipeline_dsn) as con:
+        assert schema_exists(con, story.faulted.build_schema)  # the blocked build, kept
