@@ -109,13 +109,21 @@ def prepare_dbt(config: ComplaintsConfig, force: bool = False) -> Path:
     # Parsed beside the target and moved in file by file: a run, `dg check defs` or a test
     # reading the manifest meanwhile sees the old file or the new one, never half of one.
     with tempfile.TemporaryDirectory(dir=target, prefix=".parse-") as scratch:
-        if (target / PARTIAL_PARSE).is_file():  # dbt parses only what changed since
-            shutil.copy(target / PARTIAL_PARSE, scratch)
+        copy_saved_parse(target, Path(scratch))  # dbt then parses only what changed since
         _dbt_parse(project_dir, Path(scratch))
         for artifact in Path(scratch).iterdir():
             if artifact.is_file():
                 os.replace(artifact, target / artifact.name)
     return manifest
+
+
+def copy_saved_parse(from_target: Path, to_target: Path) -> None:
+    """dbt's saved parse from one target folder into another, when there is one: a dbt started
+    with `to_target` as its target path (and the same profile) reuses it."""
+    saved = from_target / PARTIAL_PARSE
+    if saved.is_file():
+        to_target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(saved, to_target / PARTIAL_PARSE)
 
 
 def _dbt_parse(project_dir: Path, target: Path) -> None:

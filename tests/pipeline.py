@@ -15,7 +15,7 @@ from ingest.api import parse_entry
 from ingest.manifest import load_manifest
 from ingest.raw_tables import ExtractMeta
 from orchestration.config import ComplaintsConfig
-from orchestration.project import dbt_executable, dbt_project_dir, prepare_dbt
+from orchestration.project import copy_saved_parse, dbt_executable, dbt_project_dir, prepare_dbt
 from orchestration.runner import RunSummary, run_pipeline
 from orchestration.warehouse import replace_extracts, write_loaded_state
 
@@ -144,8 +144,7 @@ def dbt_in(
     project = dbt_project_dir()
     prepared = prepare_dbt(config_for(warehouse.parent / "landing", warehouse)).parent
     target = work / "target"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(prepared / "partial_parse.msgpack", target)
+    copy_saved_parse(prepared, target)
     return subprocess.run(
         [dbt_executable(), command, "--select", *select, "--indirect-selection", "cautious"]
         + ["--project-dir", str(project), "--profiles-dir", str(project)]
