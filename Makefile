@@ -27,7 +27,7 @@ install: $(STAMP)
 
 # dbt parse (manifest for @dbt_assets, in dbt_project/target): explicit, never at import time.
 prepare: install
-	$(BIN)/python -m orchestration.project
+	$(BIN)/python -m complaints.dbt_paths
 
 run: prepare
 	$(BIN)/complaints run
@@ -67,8 +67,8 @@ format: install
 	$(BIN)/ruff check --fix .
 
 dev: prepare
-	$(BIN)/python -c "from orchestration.config import ComplaintsConfig as C; from orchestration.runner import configure_instance; configure_instance(C.resolve(dagster_home='$(CURDIR)/.dagster_home'))"
-	DAGSTER_HOME=$(CURDIR)/.dagster_home DAGSTER_EVENT_BATCH_SIZE=$$($(BIN)/python -c "from orchestration.dagster_compat import EVENT_BATCH_SIZE; print(EVENT_BATCH_SIZE)") $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/python -c "from complaints.config import ComplaintsConfig as C; from orchestration.lib.instance import configure_instance; configure_instance(C.resolve(dagster_home='$(CURDIR)/.dagster_home'))"
+	DAGSTER_HOME=$(CURDIR)/.dagster_home DAGSTER_EVENT_BATCH_SIZE=$$($(BIN)/python -c "from orchestration.lib.dagster_compat import EVENT_BATCH_SIZE; print(EVENT_BATCH_SIZE)") $(BIN)/dagster dev -w workspace.yaml
 
 bench: install
 	$(BIN)/python benchmarks/parse.py

@@ -19,13 +19,13 @@ from dagster import (
     build_sensor_context,
 )
 
-from orchestration.config import ComplaintsConfig
+from complaints.config import ComplaintsConfig
+from complaints.dbt_paths import prepare_dbt
 from orchestration.definitions import build_defs
-from orchestration.partitions import EXTRACTS_PARTITION
-from orchestration.project import prepare_dbt
+from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION
+from orchestration.defs.ingest.sensors import landing_folder_sensor
+from orchestration.lib.instance import configure_instance, event_batching, open_instance
 from orchestration.resources import WarehouseResource
-from orchestration.runner import configure_instance, event_batching, open_instance
-from orchestration.sensors import landing_folder_sensor
 
 
 def main(argv: list[str] | None = None) -> int:

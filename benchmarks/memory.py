@@ -102,10 +102,10 @@ def write_extract(landing: Path, target_bytes: int, limit: int, seed: int = 7) -
 def _child(step: str, landing: Path, db: Path) -> None:
     import duckdb
 
+    from complaints.raw_store import replace_extracts
     from ingest.api import parse_entry
     from ingest.manifest import load_manifest
     from ingest.raw_tables import ExtractMeta
-    from orchestration.warehouse import replace_extracts
 
     if step == "imports":
         return

@@ -40,9 +40,9 @@ def _landing(base: Path, extracts: int) -> Path:
 def measure(extracts: int, dsn: str, base: Path) -> dict[str, object]:
     from dagster import DagsterInstance
 
-    from orchestration.config import ComplaintsConfig
-    from orchestration.postgres import run_postgres
-    from orchestration.runner import run_pipeline
+    from complaints.config import ComplaintsConfig
+    from complaints.postgres import run_postgres
+    from orchestration.lib.runner import run_pipeline
 
     landing = _landing(base, extracts)
     duck = ComplaintsConfig.resolve(

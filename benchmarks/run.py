@@ -307,7 +307,7 @@ def complaints_run(
     With `source`, the CLI of another checkout of the project (e.g. an older commit) runs, from
     that folder, with this environment's packages."""
     home.mkdir(parents=True, exist_ok=True)
-    cli = [str(BIN / "python"), "-m", "orchestration.cli"] if source else [str(BIN / "complaints")]
+    cli = [str(BIN / "python"), "-m", "cli.main"] if source else [str(BIN / "complaints")]
     cmd = [*cli, "run", "--landing", str(landing)]
     cmd += ["--warehouse", str(warehouse), *(extra or [])]
     if command is not None:  # another entry point on the same folders (landing_batch.py)

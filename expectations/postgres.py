@@ -1,4 +1,4 @@
-"""The Great Expectations gate on a PostgreSQL build schema (server mode, orchestration/postgres.py).
+"""The Great Expectations gate on a PostgreSQL build schema (server mode, complaints/postgres.py).
 
 The same suites (expectations/suites.py) and the same runner as on DuckDB: each suite is a query
 asset of GX's PostgreSQL data source (`add_postgres`) over a table of the build schema, its

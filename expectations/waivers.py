@@ -52,7 +52,7 @@ class Waiver:
     reviewed_on: dt.date
 
     def as_row(self) -> tuple[object, ...]:
-        """The row for raw.waivers (orchestration.warehouse.WAIVER_COLUMNS order)."""
+        """The row for raw.waivers (complaints.raw_store.WAIVER_COLUMNS order)."""
         return (
             self.waiver_id,
             self.extract_id,

@@ -6,7 +6,7 @@ that stand in for missing text. A waiver matches a control total on its level, s
 (which recomputes the same totals and must spell them identically) and `expectations/waivers.yml`.
 
 dbt receives this module as the `complaints_vocabulary` var of `dbt_project/dbt_project.yml`
-(the block between the generated markers, written by `python -m orchestration.dbt_vocabulary`;
+(the block between the generated markers, written by `python -m complaints.dbt_vocabulary`;
 a test fails when it differs from `as_dbt_var()`). The design: docs/DESIGN.md, "Vocabulary".
 
 To add a control-total level, add one `ControlTotalLevel` to `CONTROL_TOTAL_LEVELS` (and a scope

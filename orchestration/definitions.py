@@ -18,17 +18,18 @@ from dagster import (
     with_source_code_references,
 )
 
-from orchestration.assets.dbt import build_dbt_assets
-from orchestration.assets.publish import published_marts
-from orchestration.assets.raw import extract_registry, raw_extracts, reviewed_waivers
-from orchestration.assets.report import analysts_report
-from orchestration.checks import gate_checks
-from orchestration.config import ComplaintsConfig
-from orchestration.jobs import rebuild_job, refresh_job
-from orchestration.project import dbt_project, prepare_dbt
+from complaints.config import ComplaintsConfig
+from complaints.dbt_paths import prepare_dbt
+from orchestration.defs.gate.checks import gate_checks
+from orchestration.defs.ingest.assets import extract_registry, raw_extracts, reviewed_waivers
+from orchestration.defs.ingest.sensors import landing_folder_sensor
+from orchestration.defs.jobs import rebuild_job, refresh_job
+from orchestration.defs.publish.assets import published_marts
+from orchestration.defs.publish.report import analysts_report
+from orchestration.defs.schedules import weekly_full_refresh
+from orchestration.defs.transform.assets import build_dbt_assets
+from orchestration.defs.transform.project import dbt_project
 from orchestration.resources import default_resources
-from orchestration.schedules import weekly_full_refresh
-from orchestration.sensors import landing_folder_sensor
 
 OWNERS = ["team:complaints-warehouse"]
 """Every asset's owner (the dbt models get the same from dbt_project.yml's meta.dagster)."""
@@ -72,7 +73,7 @@ def defs() -> Definitions:
     config = ComplaintsConfig.resolve()
     if config.target == "postgres":
         # Server mode (docs/SERVER.md): the job that builds, audits and publishes on the server.
-        from orchestration.postgres_job import build_postgres_defs
+        from orchestration.defs.server import build_postgres_defs
 
         return build_postgres_defs(config)
     prepare_dbt(config)

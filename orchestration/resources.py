@@ -1,5 +1,5 @@
 """Resources: the configuration (where the warehouse lives) and dbt, both built from one
-`ComplaintsConfig` (orchestration/config.py)."""
+`ComplaintsConfig` (complaints/config.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import duckdb
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from dagster_dbt import DbtCliResource
 
+from complaints.config import ComplaintsConfig
+from complaints.dbt_paths import dbt_launcher, dbt_project_dir
 from ingest.manifest import MAX_EXTRACT_BYTES
-from orchestration.config import ComplaintsConfig
-from orchestration.project import dbt_launcher, dbt_project_dir
 
 
 class WarehouseResource(ConfigurableResource["WarehouseResource"]):
@@ -52,12 +52,12 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
         """Where a run's resources start (any launcher: `complaints run`, the daemon's run worker,
         `dagster job execute`; the jobs run in-process, so this is the run's process): record
         that process in the run's tags and recover runs of ours that died holding the warehouse
-        (orchestration/recovery.py)."""
+        (orchestration/lib/recovery.py)."""
         run = context.dagster_run
         instance = context.instance
         if run is None or instance is None:
             return
-        from orchestration.recovery import process_tags, recover_dead_runs
+        from orchestration.lib.recovery import process_tags, recover_dead_runs
 
         try:
             instance.add_run_tags(run.run_id, process_tags())
@@ -85,7 +85,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
 
 def dbt_resource() -> DbtCliResource:
     """dagster-dbt's resource as it comes, on the project (checkout or packaged copy) and the
-    dbt installed next to this interpreter (through its launcher: orchestration/dbt_launcher.py);
+    dbt installed next to this interpreter (through its launcher: complaints/dbt_launcher.py);
     where the build database is goes in `--vars`."""
     project_dir = str(dbt_project_dir())
     return DbtCliResource(

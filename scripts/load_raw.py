@@ -12,12 +12,12 @@ from pathlib import Path
 
 import duckdb
 
+from complaints.config import ComplaintsConfig
+from complaints.raw_store import replace_extracts, replace_waivers
 from expectations.waivers import load_waivers
 from ingest.api import parse_entry
 from ingest.manifest import load_manifest
 from ingest.raw_tables import ExtractMeta
-from orchestration.config import ComplaintsConfig
-from orchestration.warehouse import replace_extracts, replace_waivers
 
 
 def main() -> None:

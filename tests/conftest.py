@@ -160,9 +160,10 @@ def stock_storage_rerun(published_warehouse, tmp_path_factory: pytest.TempPathFa
     import duckdb
     from dagster import DagsterInstance
 
-    from orchestration import dagster_compat
-    from orchestration.config import ComplaintsConfig
-    from orchestration.runner import configure_instance, open_instance, run_pipeline
+    from complaints.config import ComplaintsConfig
+    from orchestration.lib import dagster_compat
+    from orchestration.lib.instance import configure_instance, open_instance
+    from orchestration.lib.runner import run_pipeline
     from tests.pipeline import copy_published, table_checksums
 
     def build(base: Path) -> StockStorageRerun:

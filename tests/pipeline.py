@@ -11,13 +11,13 @@ from pathlib import Path
 
 import duckdb
 
+from complaints.config import ComplaintsConfig
+from complaints.dbt_paths import copy_saved_parse, dbt_executable, dbt_project_dir, prepare_dbt
+from complaints.raw_store import replace_extracts, write_loaded_state
 from ingest.api import parse_entry
 from ingest.manifest import load_manifest
 from ingest.raw_tables import ExtractMeta
-from orchestration.config import ComplaintsConfig
-from orchestration.project import copy_saved_parse, dbt_executable, dbt_project_dir, prepare_dbt
-from orchestration.runner import RunSummary, run_pipeline
-from orchestration.warehouse import replace_extracts, write_loaded_state
+from orchestration.lib.runner import RunSummary, run_pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_LANDING = PROJECT_ROOT / "data" / "landing"
@@ -82,7 +82,7 @@ def run(  # type: ignore[no-untyped-def]
 
 def run_on_persistent_instance(landing: Path, warehouse: Path, home: Path) -> RunSummary:
     """As `complaints run` does: a real Dagster home (dagster.yaml written), its instance."""
-    from orchestration.runner import configure_instance, open_instance
+    from orchestration.lib.instance import configure_instance, open_instance
 
     config = ComplaintsConfig.resolve(landing=landing, warehouse=warehouse, dagster_home=home)
     configure_instance(config)

@@ -14,10 +14,10 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from orchestration.assets.dbt import build_dbt_assets
-from orchestration.catalogue import LineageCache, column_lineage, compiled_sql, read_table_facts
+from complaints.catalogue import LineageCache, column_lineage, compiled_sql, read_table_facts
 from orchestration.definitions import OWNERS, build_defs
-from orchestration.project import dbt_project
+from orchestration.defs.transform.assets import build_dbt_assets
+from orchestration.defs.transform.project import dbt_project
 from tests.pipeline import config_for
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from orchestration.cli import app
+from cli.main import app
 from tests.conftest import APPENDIX_1, APPENDIX_C
 
 runner = CliRunner()

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from orchestration import project
-from orchestration.config import ComplaintsConfig
+from complaints import dbt_paths as project
+from complaints.config import ComplaintsConfig
+from orchestration.defs.transform import project as dagster_project
 
 
 def _snapshot(folder: Path) -> dict[str, int]:
@@ -32,7 +33,7 @@ def test_prepare_parses_into_the_warehouse_with_the_venvs_dbt(
 
     manifest = project.prepare_dbt(config, force=True)
     assert manifest == project_dir / "target" / "manifest.json" and manifest.exists()
-    assert project.dbt_project(config).manifest_path == manifest
+    assert dagster_project.dbt_project(config).manifest_path == manifest
     after = {k: v for k, v in _snapshot(project_dir).items() if not k.startswith("target")}
     assert after == sources  # nothing else written into the project (no logs/, no .user.yml)
     assert not (tmp_path / "wh").exists()  # preparing creates no warehouse

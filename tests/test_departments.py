@@ -8,11 +8,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from cli.main import app
 from ingest.api import parse_entry, parse_extract
 from ingest.departments import Department
 from ingest.errors import ManifestError
 from ingest.manifest import load_manifest
-from orchestration.cli import app
 from tests.conftest import APPENDIX_C
 
 LOST_LINES = {35, 38, 41, 44, 47, 53, 56}  # rows of the real file's sections with no heading

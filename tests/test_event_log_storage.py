@@ -1,4 +1,4 @@
-"""The project's Dagster instance: the pooled event log (orchestration/dagster_compat.py, one engine
+"""The project's Dagster instance: the pooled event log (orchestration/lib/dagster_compat.py, one engine
 and connection per shard) keeps the stock files and answers every reader, including one that does
 not set DAGSTER_HOME; on a Dagster version it was not verified against, the stock storage is used
 with one warning."""
@@ -21,9 +21,9 @@ from dagster import (
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from orchestration.config import ComplaintsConfig
-from orchestration.dagster_compat import EVENT_BATCH_SIZE, PooledSqliteEventLogStorage
-from orchestration.runner import configure_instance
+from complaints.config import ComplaintsConfig
+from orchestration.lib.dagster_compat import EVENT_BATCH_SIZE, PooledSqliteEventLogStorage
+from orchestration.lib.instance import configure_instance
 
 pytestmark = pytest.mark.integration
 
@@ -210,7 +210,7 @@ def test_a_dagster_it_was_not_verified_on_gets_the_stock_storage_with_one_warnin
 
 
 def test_missing_hooks_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    from orchestration import dagster_compat
+    from orchestration.lib import dagster_compat
 
     assert dagster_compat.pooled_event_log_problem() is None
     monkeypatch.setattr(dagster_compat, "HOOKS", (*dagster_compat.HOOKS, "_gone_in_a_release"))

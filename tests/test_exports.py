@@ -21,14 +21,14 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.exports import (
+from complaints.exports import (
     EXPORTS_LINK,
     MANIFEST_NAME,
     VERSIONS_DIR,
     current_exports,
     read_manifest,
 )
-from orchestration.publication import PublicationError, publish
+from complaints.publication import PublicationError, publish
 
 pytestmark = pytest.mark.integration
 

@@ -165,8 +165,9 @@ def test_one_added_extract_parses_only_its_partition(three_councils, tmp_path: P
     reused and every mart is rebuilt from all of them."""
     from dagster import AssetKey, DagsterEventType
 
-    from orchestration.config import ComplaintsConfig
-    from orchestration.runner import configure_instance, open_instance, run_pipeline
+    from complaints.config import ComplaintsConfig
+    from orchestration.lib.instance import configure_instance, open_instance
+    from orchestration.lib.runner import run_pipeline
 
     _, landing0, warehouse0, home0 = three_councils
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"

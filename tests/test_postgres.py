@@ -30,8 +30,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from orchestration.config import ComplaintsConfig
-from orchestration.postgres import (
+from complaints.config import ComplaintsConfig
+from complaints.postgres import (
     MARTS,
     PREVIOUS,
     SERVER_LOCK,
@@ -495,7 +495,7 @@ def test_docs_persisted_as_on_duckdb(story: Story, published_warehouse: Any) -> 
 def test_swap_that_never_gets_its_locks_fails_and_changes_nothing(story: Story) -> None:
     """An analyst's transaction outlasting every attempt: the swap gives up with a clear error,
     `marts` and `marts_previous` are as they were."""
-    from orchestration.postgres import PostgresError, swap_in
+    from complaints.postgres import PostgresError, swap_in
 
     before = (publication_id(story.pipeline_dsn), publication_id(story.pipeline_dsn, PREVIOUS))
     with psycopg.connect(story.pipeline_dsn, autocommit=True) as owner:
@@ -517,8 +517,8 @@ def test_swap_that_never_gets_its_locks_fails_and_changes_nothing(story: Story) 
 def test_raw_load_by_copy_replaces_each_extract_once(story: Story, three_councils: Any) -> None:
     """Loading the same landing folder twice leaves exactly the rows of one load, and they are
     the rows of the DuckDB build database for the same extracts."""
+    from complaints.postgres import load_raw
     from ingest.raw_tables import RAW_TABLES
-    from orchestration.postgres import load_raw
 
     _, landing, warehouse, _ = three_councils
     config = ComplaintsConfig.resolve(

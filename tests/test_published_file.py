@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.publication import LIBRARIES, OLDEST_READER, STORAGE_VERSION
+from complaints.publication import LIBRARIES, OLDEST_READER, STORAGE_VERSION
 from tests.duckdb_clients import client_python, read_here, read_with
 
 pytestmark = pytest.mark.integration

@@ -17,9 +17,10 @@ import psutil
 import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
-from orchestration.config import ComplaintsConfig
-from orchestration.errors import ExitCode
-from orchestration.recovery import (
+from cli.errors import ExitCode
+from complaints.config import ComplaintsConfig
+from orchestration.lib.instance import configure_instance, open_instance
+from orchestration.lib.recovery import (
     HOST_TAG,
     PID_TAG,
     POOL,
@@ -29,7 +30,7 @@ from orchestration.recovery import (
     recover_dead_runs,
     wait_for_warehouse,
 )
-from orchestration.runner import configure_instance, open_instance, remove_stale_temporaries
+from orchestration.lib.runner import remove_stale_temporaries
 from tests.test_manifest import ALIAS_BOMB
 
 
@@ -190,7 +191,7 @@ def test_a_refused_manifest_is_answered_before_dagster_is_imported(tmp_path: Pat
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from orchestration.cli import app\n"
+        "from cli.main import app\n"
         f"r = CliRunner().invoke(app, ['run', '--landing', {str(landing)!r}, "
         f"'--warehouse', {str(tmp_path / 'wh')!r}, '--dagster-home', {str(tmp_path / 'home')!r}])\n"
         "print(r.exit_code, sorted(m for m in ('dagster', 'dbt', 'great_expectations') "

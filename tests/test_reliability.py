@@ -20,7 +20,7 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration.runner import RunSummary
+from orchestration.lib.runner import RunSummary
 from tests.pipeline import (
     APPENDIX_1,
     APPENDIX_C,
@@ -284,7 +284,7 @@ def test_reader_through_twenty_publish_cycles(workspace: tuple[Path, Path], tmp_
     times by the published_marts asset: no run fails and the reader keeps one snapshot."""
     from dagster import DagsterInstance, materialize
 
-    from orchestration.assets.publish import published_marts
+    from orchestration.defs.publish.assets import published_marts
     from orchestration.resources import WarehouseResource
 
     landing, warehouse = workspace
@@ -383,7 +383,7 @@ def test_read_only_warehouse_is_refused_in_a_few_lines(
 ) -> None:
     """The warehouse folder on a read-only mount (tests run as root, for whom permission bits
     deny nothing): a short message naming the folder, the warehouse exit code, nothing changed."""
-    from orchestration.errors import ExitCode
+    from cli.errors import ExitCode
 
     landing, warehouse = workspace
     if shutil.which("unshare") is None or not _read_only_mount_works(warehouse):

@@ -71,7 +71,7 @@ def _claimed(home: Path) -> set[str]:
     """Runs holding a slot of the warehouse's pool in this Dagster home."""
     from dagster import DagsterInstance
 
-    from orchestration.recovery import POOL
+    from orchestration.lib.recovery import POOL
 
     with DagsterInstance.from_config(str(home)) as instance:
         info = instance.event_log_storage.get_concurrency_info(POOL)
@@ -100,9 +100,10 @@ class Story:
 def story(baseline: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     from dagster import DagsterInstance
 
-    from orchestration.config import ComplaintsConfig
-    from orchestration.runner import configure_instance, sync_partitions
-    from orchestration.schedules import all_partitions_tags
+    from complaints.config import ComplaintsConfig
+    from orchestration.defs.schedules import all_partitions_tags
+    from orchestration.lib.instance import configure_instance
+    from orchestration.lib.runner import sync_partitions
 
     base = tmp_path_factory.mktemp("kills")
     landing, warehouse = copy_published(baseline / "landing", baseline / "warehouse", base)
@@ -191,7 +192,7 @@ def story(baseline: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def test_a_killed_run_worker_changes_nothing_published_and_recorded_its_process(
     story: Story,
 ) -> None:
-    from orchestration.recovery import PID_TAG
+    from orchestration.lib.recovery import PID_TAG
 
     assert story.after_worker_kill == story.before
     assert len(story.worker_runs) == 1, "the killed run held no slot: no hang to recover from"

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.report import build_report
+from complaints.report import build_report
 
 pytestmark = pytest.mark.integration
 
@@ -339,7 +339,7 @@ def test_built_from_the_published_file_alone(published_warehouse, tmp_path: Path
 def test_asset_metadata_links_and_previews(published_warehouse, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dagster import DagsterInstance, materialize
 
-    from orchestration.assets.report import analysts_report
+    from orchestration.defs.publish.report import analysts_report
     from orchestration.resources import WarehouseResource
 
     _, warehouse, landing = published_warehouse
@@ -453,7 +453,7 @@ def test_report_asset_is_downstream_of_the_publication() -> None:
     from dagster import AssetKey
 
     from orchestration.definitions import defs
-    from orchestration.jobs import rebuild_job, refresh_job
+    from orchestration.defs.jobs import rebuild_job, refresh_job
 
     graph = defs().resolve_asset_graph()
     report = AssetKey("analysts_report")
@@ -466,7 +466,7 @@ def test_report_asset_is_downstream_of_the_publication() -> None:
 def test_many_councils_are_bounded_and_named(published_warehouse, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Nine councils (the real figures copied under other names): each per-council section
     draws the first six and names the three it leaves out."""
-    from orchestration.report.sections import MAX_COUNCILS
+    from complaints.report.sections import MAX_COUNCILS
 
     _, warehouse, _ = published_warehouse
     path = tmp_path / "marts.duckdb"

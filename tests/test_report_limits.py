@@ -11,8 +11,8 @@ import re
 import duckdb
 import pytest
 
-from orchestration.report import sections
-from orchestration.report.sections import MAX_CHART_ROWS
+from complaints.report import sections
+from complaints.report.sections import MAX_CHART_ROWS
 
 DEPARTMENTS = 6_000  # past altair's 5,000-row limit, which a 10.9 MB generated extract reached
 

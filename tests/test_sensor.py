@@ -29,9 +29,9 @@ from dagster import (
     build_sensor_context,
 )
 
-from orchestration.partitions import EXTRACTS_PARTITION
+from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION
+from orchestration.defs.ingest.sensors import REMOVED_TAG, landing_folder_sensor
 from orchestration.resources import WarehouseResource
-from orchestration.sensors import REMOVED_TAG, landing_folder_sensor
 from tests.pipeline import (
     APPENDIX_C,
     config_for,

@@ -1,7 +1,7 @@
 """The landing-folder sensor's plan (pure part): what is pending, what is removed, and how the
 partitions are arranged so that one run's range is exactly the pending extracts."""
 
-from orchestration.sensors import _contiguous, plan_changes
+from orchestration.defs.ingest.sensors import _contiguous, plan_changes
 
 
 def test_unchanged_folder_plans_nothing() -> None:

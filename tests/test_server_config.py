@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from orchestration.cli import app
-from orchestration.config import ComplaintsConfig
-from orchestration.postgres import dbt_environment
+from cli.main import app
+from complaints.config import ComplaintsConfig
+from complaints.postgres import dbt_environment
 
 DSN = "postgresql://complaints_pipeline:s3cret@db.example.org:6543/complaints?sslmode=require"
 

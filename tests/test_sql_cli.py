@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from orchestration.cli import app
+from cli.main import app
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +161,7 @@ def test_a_connection_held_in_the_same_process_does_not_leak_its_snapshot(
     neither block the query tool (different configuration) nor hand it the replaced file."""
     import os
 
-    from orchestration.sqlquery import run_query
+    from complaints.sqlquery import run_query
 
     path = tmp_path / "marts.duckdb"
     path.write_bytes((warehouse / "marts.duckdb").read_bytes())

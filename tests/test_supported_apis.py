@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("ingest", "orchestration", "expectations")
-COMPAT = ROOT / "orchestration" / "dagster_compat.py"
+PRODUCT = ("ingest", "complaints", "cli", "orchestration", "expectations")
+COMPAT = ROOT / "orchestration" / "lib" / "dagster_compat.py"
 PRIVATE_IMPORT = re.compile(r"^\s*(from|import)\s+(dagster|dagster_dbt|dbt)\._", re.MULTILINE)
 
 

@@ -10,11 +10,11 @@ import duckdb
 import pytest
 import yaml
 
+from complaints import dbt_vocabulary
 from expectations.waivers import CHECKS, WAIVERS_FILE
 from ingest import vocabulary as v
 from ingest.api import parse_extract
 from ingest.records import OUTCOME_COLUMNS
-from orchestration import dbt_vocabulary
 from tests.conftest import APPENDIX_1, APPENDIX_C
 from tests.pipeline import copy_landing, replace_in_line, run
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_dbt_var_is_generated_from_the_python_vocabulary(tmp_path: Path) -> None:
-    assert dbt_vocabulary.is_current(), "run python -m orchestration.dbt_vocabulary"
+    assert dbt_vocabulary.is_current(), "run python -m complaints.dbt_vocabulary"
     project = yaml.safe_load(dbt_vocabulary.project_yml().read_text(encoding="utf-8"))
     assert project["vars"]["complaints_vocabulary"] == v.as_dbt_var()
     # A change on the Python side makes the block stale until it is regenerated.

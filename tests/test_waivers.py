@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from complaints.config import ComplaintsConfig
 from expectations.waivers import WAIVERS_FILE, Waiver, WaiverError, load_waivers, parse_waivers
-from orchestration.config import ComplaintsConfig
 
 EXTRACT = "brent_2022_23_outcome_matrix"
 REVIEWED_BY = "complaints-warehouse maintainers"

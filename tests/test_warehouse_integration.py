@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from dagster import AssetKey
 
-from orchestration.checks import GATED_TABLES
+from orchestration.defs.gate.checks import GATED_TABLES
 from tests.pipeline import SEED_ROWS_PER_MART
 
 pytestmark = pytest.mark.integration

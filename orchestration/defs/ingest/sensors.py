@@ -40,13 +40,13 @@ from dagster import (
     sensor,
 )
 
+from complaints.raw_store import read_loaded_state
 from ingest.errors import ExtractError
 from ingest.manifest import ManifestEntry, read_manifest
-from orchestration.dagster_compat import partition_range_tags
-from orchestration.jobs import rebuild_job, refresh_job
-from orchestration.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
+from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
+from orchestration.defs.jobs import rebuild_job, refresh_job
+from orchestration.lib.dagster_compat import partition_range_tags
 from orchestration.resources import WarehouseResource
-from orchestration.warehouse import read_loaded_state
 
 REMOVED_TAG = "complaints/removed_extracts"
 IN_FLIGHT = [

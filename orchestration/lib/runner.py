@@ -4,9 +4,8 @@ show up in `dagster dev` afterwards."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,63 +17,9 @@ from dagster import (
     JobDefinition,
 )
 
-from orchestration.config import ComplaintsConfig
-from orchestration.dagster_compat import (
-    EVENT_BATCH_SIZE,
-    end_process_stuck_in_a_pool_wait,
-    event_log_storage_yaml,
-    uses_pooled_event_log,
-)
-
-DAGSTER_YAML_HEADER = (
-    "# Written by `complaints run` / `make dev`. Runs that write the build database queue one at a "
-    "time.\n"
-)
-DAGSTER_YAML = """\
-concurrency:
-  pools:
-    default_limit: 1
-  runs:
-    max_concurrent_runs: 1
-telemetry:
-  enabled: false
-"""
-
-
-def dagster_yaml(home: Path) -> str:
-    """The instance configuration for `home`; the event log sits where Dagster's default puts it."""
-    runs_dir = home.resolve() / "history" / "runs"
-    return DAGSTER_YAML_HEADER + DAGSTER_YAML + event_log_storage_yaml(runs_dir)
-
-
-def configure_instance(config: ComplaintsConfig) -> None:
-    """Write the Dagster home's dagster.yaml (ours is kept current; a hand-written one is kept)."""
-    home = config.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / "dagster.yaml"
-    current = path.read_text() if path.exists() else None
-    wanted = dagster_yaml(home)
-    if current is None or (current.startswith(DAGSTER_YAML_HEADER) and current != wanted):
-        path.write_text(wanted)
-
-
-def open_instance(config: ComplaintsConfig) -> DagsterInstance:
-    """The configuration's persistent instance (its dagster.yaml written by configure_instance)."""
-    return DagsterInstance.from_config(str(config.dagster_home))
-
-
-@contextlib.contextmanager
-def event_batching(instance: DagsterInstance) -> Iterator[None]:
-    """While a run executes, let Dagster hand events to the pooled event log in batches
-    (orchestration/dagster_compat.py); the variable is restored afterwards."""
-    if not uses_pooled_event_log(instance) or "DAGSTER_EVENT_BATCH_SIZE" in os.environ:
-        yield
-        return
-    os.environ["DAGSTER_EVENT_BATCH_SIZE"] = str(EVENT_BATCH_SIZE)
-    try:
-        yield
-    finally:
-        os.environ.pop("DAGSTER_EVENT_BATCH_SIZE", None)
+from complaints.config import ComplaintsConfig
+from orchestration.lib.dagster_compat import end_process_stuck_in_a_pool_wait
+from orchestration.lib.instance import event_batching, open_instance
 
 
 @dataclass
@@ -106,6 +51,7 @@ def run_pipeline(
     partition: str | None = None,
     wait_seconds: float | None = None,
     say: Callable[[str], None] | None = None,
+    busy_exit_status: int = 1,
 ) -> RunSummary:
     """Sync partitions with the manifest, then materialise everything in one run.
 
@@ -113,11 +59,11 @@ def run_pipeline(
     keeps the raw rows already in the build database, and the unpartitioned rest of the graph
     (dbt, gate, publication) is rebuilt from all of them, as in the sensor's per-extract runs.
     """
+    from complaints.dbt_paths import prepare_dbt
     from ingest.errors import ExtractError
     from ingest.manifest import parse_count, read_manifest
     from orchestration.definitions import build_defs
-    from orchestration.partitions import MANIFEST_SHA256_TAG
-    from orchestration.project import prepare_dbt
+    from orchestration.defs.ingest.partitions import MANIFEST_SHA256_TAG
 
     config.ensure_folders()
     prepare_dbt(config)
@@ -135,7 +81,7 @@ def run_pipeline(
         )
     selected = [partition] if partition is not None else keys
 
-    from orchestration.recovery import (
+    from orchestration.lib.recovery import (
         DEFAULT_WAIT_SECONDS,
         Watchdog,
         process_tags,
@@ -154,7 +100,7 @@ def run_pipeline(
         current,
         lambda: run_of_this_process(current),
         timeout,
-        on_timeout=lambda busy: _give_up(current, busy, tell),
+        on_timeout=lambda busy: _give_up(current, busy, tell, busy_exit_status),
         on_recover=lambda item: tell(item.line()),
     ):
         result = _execute(
@@ -178,10 +124,10 @@ def _wait_for_our_turn(
     timeout: float,
     tell: Callable[[str], None],
 ) -> None:
-    """Crash recovery (orchestration/recovery.py): runs of ours whose process died are marked
+    """Crash recovery (orchestration/lib/recovery.py): runs of ours whose process died are marked
     failed and their pool slot freed; a live run holding the warehouse is waited for, bounded;
     temporaries a killed publication left beside the published file are removed."""
-    from orchestration.recovery import wait_for_warehouse
+    from orchestration.lib.recovery import wait_for_warehouse
 
     wait_for_warehouse(
         instance,
@@ -214,11 +160,13 @@ def _describe_publication(
     summary.rows_per_mart = rows_per_mart(published) if summary.published_updated else {}
 
 
-def _give_up(instance: DagsterInstance, busy: Exception, tell: Callable[[str], None]) -> None:
+def _give_up(
+    instance: DagsterInstance, busy: Exception, tell: Callable[[str], None], exit_status: int
+) -> None:
     """The watchdog's timeout: Dagster's executor waits for a pool slot in a loop no signal
-    interrupts, so the run is reported failed and this process ends (exit code BUSY)."""
-    from orchestration.errors import ExitCode
-    from orchestration.recovery import run_of_this_process
+    interrupts, so the run is reported failed and this process ends with `exit_status` (the
+    caller's choice: the CLI gives its own code for a busy warehouse)."""
+    from orchestration.lib.recovery import run_of_this_process
 
     run_id = run_of_this_process(instance)
     run = instance.get_run_by_id(run_id) if run_id else None
@@ -226,7 +174,7 @@ def _give_up(instance: DagsterInstance, busy: Exception, tell: Callable[[str], N
         instance.report_run_failed(run, f"Gave up waiting for the warehouse: {busy}")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
     tell(f"error: {busy}")
-    end_process_stuck_in_a_pool_wait(int(ExitCode.BUSY))
+    end_process_stuck_in_a_pool_wait(exit_status)
 
 
 def stale_temporaries(published: Path) -> list[Path]:
@@ -253,7 +201,7 @@ def remove_stale_temporaries(published: Path) -> list[str]:
 def sync_partitions(instance: DagsterInstance, landing: Path) -> list[str]:
     """Make the instance's extract partitions those of the landing folder's manifest."""
     from ingest.manifest import load_manifest
-    from orchestration.partitions import EXTRACTS_PARTITION
+    from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION
 
     ids = [e.extract_id for e in load_manifest(landing)]
     existing = instance.get_dynamic_partitions(EXTRACTS_PARTITION)
@@ -274,7 +222,7 @@ def _execute(
 ) -> ExecuteInProcessResult:
     """One in-process run over the selected partitions; dbt's console output goes to a log file
     unless asked for (the Dagster UI keeps it too)."""
-    from orchestration.schedules import all_partitions_tags
+    from orchestration.defs.schedules import all_partitions_tags
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:

@@ -12,12 +12,12 @@ from typing import Any
 
 import jinja2
 
-from orchestration.exports import fsync_path
-from orchestration.publication import read_publication
-from orchestration.report import sections
-from orchestration.report.charts import svg_to_png
-from orchestration.report.model import Section
-from orchestration.sqlquery import connect_published
+from complaints.exports import fsync_path
+from complaints.publication import read_publication
+from complaints.report import sections
+from complaints.report.charts import svg_to_png
+from complaints.report.model import Section
+from complaints.sqlquery import connect_published
 
 REPORT_NAME = "report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"

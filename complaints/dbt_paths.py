@@ -15,10 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from dagster_dbt import DbtProject
-
-from orchestration.config import ComplaintsConfig
-from orchestration.dbt_launcher import WORKDIR_FLAG, beside_interpreter, real_dbt
+from complaints.config import ComplaintsConfig
+from complaints.dbt_launcher import WORKDIR_FLAG, beside_interpreter, real_dbt
 
 _HERE = Path(__file__).resolve().parent
 SOURCE_PROJECT_DIR = _HERE.parent / "dbt_project"
@@ -42,7 +40,7 @@ dbt_executable = real_dbt
 
 
 def dbt_launcher() -> str:
-    """The dbt the dbt resource starts: `complaints-dbt` (orchestration/dbt_launcher.py) when it
+    """The dbt the dbt resource starts: `complaints-dbt` (complaints/dbt_launcher.py) when it
     is installed beside this interpreter, else dbt itself."""
     return beside_interpreter(LAUNCHER_NAME) or real_dbt()
 
@@ -62,14 +60,6 @@ def manifest_dir(config: ComplaintsConfig) -> Path:
     if dbt_project_dir() == SOURCE_PROJECT_DIR:
         return SOURCE_PROJECT_DIR / "target"
     return config.dbt_target_dir
-
-
-def dbt_project(config: ComplaintsConfig) -> DbtProject:
-    """The project with its manifest's folder (prepared by `prepare_dbt`)."""
-    project_dir = dbt_project_dir()
-    return DbtProject(
-        project_dir=project_dir, profiles_dir=project_dir, target_path=manifest_dir(config)
-    )
 
 
 def manifest_path(config: ComplaintsConfig) -> Path:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports import (
+from complaints.exports import (
     ExportsError,
     check_exports_link,
     fsync_path,

@@ -1,5 +1,5 @@
 """Server mode in Dagster: one asset, `postgres_marts`, whose step loads, builds, audits and
-publishes on the PostgreSQL server (orchestration/postgres.py), with every Great Expectations
+publishes on the PostgreSQL server (complaints/postgres.py), with every Great Expectations
 suite as a blocking check of it. `complaints run --target postgres` executes it on the configured
 Dagster instance (in server mode a dagster-postgres one: deploy/dagster.yaml), so the run and
 its checks are in the shared history the webserver shows.
@@ -27,9 +27,9 @@ from dagster import (
     in_process_executor,
 )
 
+from complaints.config import ComplaintsConfig
+from complaints.postgres import PostgresRunSummary, run_postgres
 from expectations.suites import SUITES
-from orchestration.config import ComplaintsConfig
-from orchestration.postgres import PostgresRunSummary, run_postgres
 
 POSTGRES_MARTS = AssetKey("postgres_marts")
 POSTGRES_JOB = "publish_postgres"
@@ -90,7 +90,7 @@ def build_postgres_defs(
     return Definitions(
         assets=[postgres_marts],
         jobs=[job],
-        # The same weekly full refresh as the DuckDB target's (orchestration/schedules.py).
+        # The same weekly full refresh as the DuckDB target's (orchestration/defs/schedules.py).
         schedules=[
             ScheduleDefinition(
                 name="weekly_postgres_refresh",

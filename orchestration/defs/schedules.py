@@ -10,9 +10,9 @@ from dagster import (
 
 from ingest.errors import ExtractError
 from ingest.manifest import load_manifest
-from orchestration.dagster_compat import partition_range_tags
-from orchestration.jobs import refresh_job
-from orchestration.partitions import EXTRACTS_PARTITION
+from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION
+from orchestration.defs.jobs import refresh_job
+from orchestration.lib.dagster_compat import partition_range_tags
 from orchestration.resources import WarehouseResource
 
 

@@ -119,9 +119,9 @@ def event_log_storage_yaml(runs_dir: Path) -> str:
         return ""
     return (
         "# The stock SQLite event log, keeping one engine and one connection per file instead of\n"
-        "# opening both for every event (orchestration/dagster_compat.py).\n"
+        "# opening both for every event (orchestration/lib/dagster_compat.py).\n"
         "event_log_storage:\n"
-        "  module: orchestration.dagster_compat\n"
+        "  module: orchestration.lib.dagster_compat\n"
         "  class: PooledSqliteEventLogStorage\n"
         "  config:\n"
         f"    base_dir: {json.dumps(str(runs_dir))}\n"

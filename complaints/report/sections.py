@@ -11,8 +11,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from orchestration.report import charts
-from orchestration.report.model import (
+from complaints.report import charts
+from complaints.report.model import (
     Figure,
     Section,
     Table,

@@ -39,10 +39,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from ingest.raw_tables import RAW_TABLES, ExtractMeta
-from ingest.records import ParsedExtract
-from orchestration.config import ComplaintsConfig
-from orchestration.publication import (
+from complaints.config import ComplaintsConfig
+from complaints.publication import (
     LIBRARIES,
     PUBLICATION_COMMENTS,
     PUBLISHED_PREFIXES,
@@ -50,7 +48,9 @@ from orchestration.publication import (
     new_publication,
     publication_values,
 )
-from orchestration.warehouse import WAIVER_COLUMNS, raw_batches
+from complaints.raw_store import WAIVER_COLUMNS, raw_batches
+from ingest.raw_tables import RAW_TABLES, ExtractMeta
+from ingest.records import ParsedExtract
 
 MARTS = "marts"
 PREVIOUS = "marts_previous"
@@ -258,7 +258,7 @@ def load_raw(con: psycopg.Connection[Any], config: ComplaintsConfig) -> list[str
 
 def run_dbt(config: ComplaintsConfig, dsn: str, build_schema: str) -> tuple[bool, str]:
     """`dbt build --target postgres` into `build_schema`; (success, dbt's console output)."""
-    from orchestration.project import dbt_executable, dbt_project_dir
+    from complaints.dbt_paths import dbt_executable, dbt_project_dir
 
     project = str(dbt_project_dir())
     target_path = config.warehouse_dir / "dbt_target_postgres"
@@ -640,29 +640,3 @@ def dbt_failures(output: str, limit: int = 10) -> list[str]:
     marks = ("Failure in ", "Error in ", "Compilation Error", "Database Error")
     lines = [line.strip() for line in output.splitlines() if any(m in line for m in marks)]
     return lines[:limit]
-
-
-def run_on_instance(config: ComplaintsConfig, instance: Any = None) -> PostgresRunSummary:
-    """`run_postgres` as a run of the Dagster job `publish_postgres` on the configuration's
-    instance (or `instance`), so the run and its checks land in Dagster's history."""
-    from dagster import DagsterInstance
-
-    from orchestration.postgres_job import POSTGRES_JOB, build_postgres_defs
-    from orchestration.runner import configure_instance
-
-    sink: list[PostgresRunSummary] = []
-    job = build_postgres_defs(config, sink).resolve_job_def(POSTGRES_JOB)
-    if instance is None:
-        configure_instance(config)
-        instance = DagsterInstance.from_config(str(config.dagster_home))
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
-    summary = sink[0] if sink else PostgresRunSummary(False, "", [], error="the step did not run")
-    summary.run_id = result.run_id
-    if not result.success and summary.error is None:
-        summary.error = "the Dagster run failed: see its log in the Dagster UI"
-        summary.success = False
-    return summary

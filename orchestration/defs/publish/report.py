@@ -5,8 +5,8 @@ from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from orchestration.assets.publish import published_marts
-from orchestration.report import REPORT_NAME, build_report
+from complaints.report import REPORT_NAME, build_report
+from orchestration.defs.publish.assets import published_marts
 from orchestration.resources import WarehouseResource
 
 

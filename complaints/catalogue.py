@@ -8,7 +8,7 @@ as dagster-dbt does) and cached under a key of exactly those inputs: every run, 
 fresh warehouse and every warehouse on the machine after the first reuse it. See
 docs/DESIGN.md, "The asset catalogue".
 
-No Dagster here: plain records keyed by dbt unique id, which orchestration/assets/dbt.py turns
+No Dagster here: plain records keyed by dbt unique id, which orchestration/defs/transform/assets.py turns
 into the metadata keys dagster-dbt uses.
 """
 

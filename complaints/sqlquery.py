@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.exports import sql_literal
+from complaints.exports import sql_literal
 
 REFUSAL = (
     "refused: `complaints sql` only reads the published tables; reading or writing files, "

@@ -71,7 +71,7 @@ class ComplaintsConfig:
     """Extracts larger than this are refused, naming the file (ingest/manifest.py)."""
     target: str = "duckdb"
     """Where the warehouse is built and published: `duckdb` (files in warehouse_dir) or
-    `postgres` (a server: orchestration/postgres.py)."""
+    `postgres` (a server: complaints/postgres.py)."""
     postgres_dsn: str | None = field(default=None, repr=False)
     """libpq URL of the server for `target == "postgres"` (kept out of repr: it may hold a
     password)."""
@@ -133,14 +133,14 @@ class ComplaintsConfig:
 
     @property
     def lineage_cache_dirs(self) -> list[Path]:
-        """Where column lineage is cached (orchestration/catalogue.py), first writable wins: the
+        """Where column lineage is cached (complaints/catalogue.py), first writable wins: the
         user's cache folder, shared by every warehouse on the machine (entries are keyed by
         content, so sharing is safe), then this warehouse's dbt target folder."""
         return [self.cache_dir / "column_lineage", self.dbt_target_dir / "column_lineage"]
 
     def dbt_vars(self) -> str:
         """`--vars` naming the build database, for a dbt that does not run in the warehouse
-        folder (see orchestration/project.py, `dbt_location_args`)."""
+        folder (see complaints/dbt_paths.py, `dbt_location_args`)."""
         return json.dumps({"build_db": str(self.build_db)})
 
     def ensure_folders(self) -> None:

@@ -2,7 +2,7 @@
 
 Every model and seed asset's materialization carries its row count and column schema, and every
 model its column lineage, under dagster-dbt's metadata keys; they are read after the build in two
-queries and the lineage comes from a content-addressed cache (orchestration/catalogue.py) instead
+queries and the lineage comes from a content-addressed cache (complaints/catalogue.py) instead
 of dagster-dbt's per-relation `fetch_row_counts()` / `fetch_column_metadata()`. Lineage into the
 raw tables is named after the raw table's column, as `raw_extracts` declares its schema
 (`<table>.<column>`). Owners come from the dbt project (`meta.dagster.owners`), the asset key of
@@ -33,18 +33,18 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from expectations.runner import import_gx_in_background
-from orchestration.assets.raw import RAW_EXTRACTS_KEY
-from orchestration.catalogue import (
+from complaints.catalogue import (
     ColumnDeps,
     LineageCache,
     TableFacts,
     column_lineage,
     read_table_facts,
 )
-from orchestration.config import ComplaintsConfig
-from orchestration.project import dbt_location_args
-from orchestration.publication import PUBLISHED_PREFIXES
+from complaints.config import ComplaintsConfig
+from complaints.dbt_paths import dbt_location_args
+from complaints.publication import PUBLISHED_PREFIXES
+from expectations.runner import import_gx_in_background
+from orchestration.defs.ingest.assets import RAW_EXTRACTS_KEY
 from orchestration.resources import WarehouseResource
 
 # Folder under models/ -> (Dagster asset group, layer tag).
@@ -200,7 +200,7 @@ def with_catalogue(
 def read_catalogue(
     config: ComplaintsConfig, manifest: Mapping[str, Any], project: DbtProject | None
 ) -> dict[str, dict[str, Any]]:
-    """The catalogue of the build that just finished (orchestration/catalogue.py); a failure
+    """The catalogue of the build that just finished (complaints/catalogue.py); a failure
     here costs the catalogue, never the build, as with dagster-dbt's own fetching."""
     try:
         facts = read_table_facts(config.build_db, manifest)
@@ -216,7 +216,7 @@ def read_catalogue(
 
 
 def build_dbt_assets(project: DbtProject) -> Any:
-    """The dbt models of `project` (its manifest prepared: orchestration/project.py)."""
+    """The dbt models of `project` (its manifest prepared: complaints/dbt_paths.py)."""
 
     @dbt_assets(
         manifest=project.manifest_path,

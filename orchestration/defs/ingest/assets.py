@@ -13,19 +13,19 @@ from dagster import (
     asset,
 )
 
-from ingest.api import parse_entry
-from ingest.errors import ExtractError
-from ingest.manifest import MANIFEST_NAME, ManifestEntry, read_manifest, require_landing
-from ingest.raw_tables import RAW_TABLES, ExtractMeta
-from orchestration.partitions import MANIFEST_SHA256_TAG, extracts_partitions
-from orchestration.resources import WarehouseResource
-from orchestration.warehouse import (
+from complaints.raw_store import (
     WAIVER_COLUMNS,
     remove_extracts,
     replace_extracts,
     replace_waivers,
     write_loaded_state,
 )
+from ingest.api import parse_entry
+from ingest.errors import ExtractError
+from ingest.manifest import MANIFEST_NAME, ManifestEntry, read_manifest, require_landing
+from ingest.raw_tables import RAW_TABLES, ExtractMeta
+from orchestration.defs.ingest.partitions import MANIFEST_SHA256_TAG, extracts_partitions
+from orchestration.resources import WarehouseResource
 
 RAW_EXTRACTS_KEY = "raw_extracts"
 
@@ -143,7 +143,7 @@ def extract_registry(
 ) -> MaterializeResult[Any]:
     listed = {e.extract_id for e in manifest_entries(context, warehouse)}
     with warehouse.connect() as con:
-        from orchestration.warehouse import ensure_raw_schema
+        from complaints.raw_store import ensure_raw_schema
 
         ensure_raw_schema(con)
         held = {r[0] for r in con.execute("select extract_id from raw.extracts").fetchall()}

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from complaints.config import ComplaintsConfig
     from ingest.departments import Department
-    from orchestration.config import ComplaintsConfig
-    from orchestration.runner import RunSummary
+    from orchestration.lib.runner import RunSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -53,11 +53,11 @@ def check(
 
     Exit 0 when every control total holds, 1 when any fails, 2 when the file cannot be read.
     """
+    from complaints.config import ComplaintsConfig
     from ingest.api import parse_extract
     from ingest.errors import ExtractError
     from ingest.manifest import read_extract
     from ingest.report import build_report, render_text
-    from orchestration.config import ComplaintsConfig
 
     try:
         inputs = _check_inputs(file, kind, period, council, departments, manifest)
@@ -165,8 +165,8 @@ def run(
     ),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
-    from orchestration.config import ComplaintsConfig
-    from orchestration.errors import CliError, ExitCode
+    from cli.errors import CliError, ExitCode
+    from complaints.config import ComplaintsConfig
 
     try:
         config = ComplaintsConfig.resolve(
@@ -208,9 +208,9 @@ def run(
 
 def _usable_inputs(config: ComplaintsConfig) -> None:
     """The folders, the waiver file and the landing folder's manifest, or CliError."""
+    from cli.errors import CliError, ExitCode, usable_folder
     from ingest.errors import ExtractError
     from ingest.manifest import read_manifest
-    from orchestration.errors import CliError, ExitCode, usable_folder
 
     usable_folder(config.warehouse_dir, "warehouse folder", "--warehouse")
     usable_folder(config.dagster_home, "Dagster home", "--dagster-home")
@@ -229,9 +229,10 @@ def _run_here(
 
     from dagster import BetaWarning
 
-    from orchestration.errors import CliError, ExitCode
-    from orchestration.recovery import WarehouseBusy
-    from orchestration.runner import configure_instance, open_instance, run_pipeline
+    from cli.errors import CliError, ExitCode
+    from orchestration.lib.instance import configure_instance, open_instance
+    from orchestration.lib.recovery import WarehouseBusy
+    from orchestration.lib.runner import run_pipeline
 
     warnings.filterwarnings("ignore", category=BetaWarning)
     # Dagster's definitions, dbt's manifest and Great Expectations keep a large long-lived heap;
@@ -251,6 +252,7 @@ def _run_here(
                 partition=partition,
                 wait_seconds=wait,
                 say=lambda line: typer.echo(line, err=True),
+                busy_exit_status=int(ExitCode.BUSY),
             )
     except WarehouseBusy as exc:
         raise CliError(ExitCode.BUSY, str(exc)) from None
@@ -258,8 +260,8 @@ def _run_here(
 
 def _usable_waivers(config: ComplaintsConfig) -> None:
     """The waiver file, read before any run starts: its errors name the file and the waiver."""
+    from cli.errors import CliError, ExitCode
     from expectations.waivers import WaiverError, load_waivers
-    from orchestration.errors import CliError, ExitCode
 
     named = config.waivers_file
     if named is not None and not named.is_file():
@@ -298,7 +300,8 @@ def _write_trace(log_dir: Path) -> Path:
 
 def _run_on_postgres(config: ComplaintsConfig) -> None:
     """`run --target postgres`: load, build, audit and publish on the server (server mode)."""
-    from orchestration.postgres import PostgresError, require_dsn, run_on_instance
+    from complaints.postgres import PostgresError, require_dsn
+    from orchestration.lib.server_run import run_on_instance
 
     try:
         require_dsn(config)
@@ -344,8 +347,8 @@ def publish(
 ) -> None:
     """Manage publications on the server: `--rollback` swaps `marts` and `marts_previous` in one
     transaction (waiting, with retries, for analysts' open transactions)."""
-    from orchestration.config import ComplaintsConfig
-    from orchestration.postgres import PostgresError, rollback
+    from complaints.config import ComplaintsConfig
+    from complaints.postgres import PostgresError, rollback
 
     config = ComplaintsConfig.resolve(target=target, postgres_dsn=postgres_dsn)
     if config.target != "postgres" or not do_rollback:
@@ -421,8 +424,8 @@ def sql(
     and SET are refused. Exit 0 on success, 1 when the query fails or is refused, 2 when the
     published file does not exist yet or an option is wrong.
     """
-    from orchestration.config import ComplaintsConfig
-    from orchestration.sqlquery import OutputFormat, QueryError, render, run_query
+    from complaints.config import ComplaintsConfig
+    from complaints.sqlquery import OutputFormat, QueryError, render, run_query
 
     try:
         out_format = OutputFormat(fmt)

@@ -1,0 +1,68 @@
+"""The project's persistent Dagster instance: its dagster.yaml, opening it, and the event
+batching a run uses with the pooled event log."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from dagster import DagsterInstance
+
+from complaints.config import ComplaintsConfig
+from orchestration.lib.dagster_compat import (
+    EVENT_BATCH_SIZE,
+    event_log_storage_yaml,
+    uses_pooled_event_log,
+)
+
+DAGSTER_YAML_HEADER = (
+    "# Written by `complaints run` / `make dev`. Runs that write the build database queue one at a "
+    "time.\n"
+)
+DAGSTER_YAML = """\
+concurrency:
+  pools:
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_yaml(home: Path) -> str:
+    """The instance configuration for `home`; the event log sits where Dagster's default puts it."""
+    runs_dir = home.resolve() / "history" / "runs"
+    return DAGSTER_YAML_HEADER + DAGSTER_YAML + event_log_storage_yaml(runs_dir)
+
+
+def configure_instance(config: ComplaintsConfig) -> None:
+    """Write the Dagster home's dagster.yaml (ours is kept current; a hand-written one is kept)."""
+    home = config.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "dagster.yaml"
+    current = path.read_text() if path.exists() else None
+    wanted = dagster_yaml(home)
+    if current is None or (current.startswith(DAGSTER_YAML_HEADER) and current != wanted):
+        path.write_text(wanted)
+
+
+def open_instance(config: ComplaintsConfig) -> DagsterInstance:
+    """The configuration's persistent instance (its dagster.yaml written by configure_instance)."""
+    return DagsterInstance.from_config(str(config.dagster_home))
+
+
+@contextlib.contextmanager
+def event_batching(instance: DagsterInstance) -> Iterator[None]:
+    """While a run executes, let Dagster hand events to the pooled event log in batches
+    (orchestration/lib/dagster_compat.py); the variable is restored afterwards."""
+    if not uses_pooled_event_log(instance) or "DAGSTER_EVENT_BATCH_SIZE" in os.environ:
+        yield
+        return
+    os.environ["DAGSTER_EVENT_BATCH_SIZE"] = str(EVENT_BATCH_SIZE)
+    try:
+        yield
+    finally:
+        os.environ.pop("DAGSTER_EVENT_BATCH_SIZE", None)
