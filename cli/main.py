@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import gc
 import json
+import tempfile
+import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from cli.errors import CliError, ExitCode, usable_folder
+from complaints.config import ComplaintsConfig
+from expectations.waivers import WaiverError, load_waivers
+from ingest.api import parse_extract
+from ingest.departments import load_department_file
+from ingest.errors import ExtractError
+from ingest.manifest import Manifest, load_manifest, read_extract, read_manifest
+from ingest.report import build_report, render_text
+
 if TYPE_CHECKING:
-    from complaints.config import ComplaintsConfig
     from ingest.departments import Department
     from orchestration.lib.runner import RunSummary
 
@@ -53,11 +64,6 @@ def check(
 
     Exit 0 when every control total holds, 1 when any fails, 2 when the file cannot be read.
     """
-    from complaints.config import ComplaintsConfig
-    from ingest.api import parse_extract
-    from ingest.errors import ExtractError
-    from ingest.manifest import read_extract
-    from ingest.report import build_report, render_text
 
     try:
         inputs = _check_inputs(file, kind, period, council, departments, manifest)
@@ -105,9 +111,6 @@ def _check_inputs(
     manifest: Path | None,
 ) -> _CheckInputs:
     """What to check `file` as: from the options, else from the manifest entry listing it."""
-    from ingest.departments import load_department_file
-    from ingest.errors import ExtractError
-    from ingest.manifest import load_manifest
 
     mapping: dict[str, Department] = {}
     if manifest is not None:
@@ -165,8 +168,6 @@ def run(
     ),
 ) -> None:
     """Materialise the whole graph in-process; print a summary; exit 1 if anything failed."""
-    from cli.errors import CliError, ExitCode
-    from complaints.config import ComplaintsConfig
 
     try:
         config = ComplaintsConfig.resolve(
@@ -180,8 +181,8 @@ def run(
     try:
         # Before Dagster, dbt and Great Expectations are imported: a wrong folder, waiver or
         # manifest is answered in a fraction of a second instead of several.
-        _usable_inputs(config)
-        s = _run_here(config, verbose, partition, wait)
+        manifest = _usable_inputs(config)
+        s = _run_here(config, manifest, verbose, partition, wait)
     except CliError as exc:
         for line in exc.lines():
             typer.echo(line, err=True)
@@ -206,30 +207,32 @@ def run(
     raise typer.Exit(0 if s.success and not s.checks_failed else 1)
 
 
-def _usable_inputs(config: ComplaintsConfig) -> None:
-    """The folders, the waiver file and the landing folder's manifest, or CliError."""
-    from cli.errors import CliError, ExitCode, usable_folder
-    from ingest.errors import ExtractError
-    from ingest.manifest import read_manifest
+def _usable_inputs(config: ComplaintsConfig) -> Manifest:
+    """The folders, the waiver file and the landing folder's manifest (read and validated once
+    here, then handed to the run), or CliError."""
 
     usable_folder(config.warehouse_dir, "warehouse folder", "--warehouse")
     usable_folder(config.dagster_home, "Dagster home", "--dagster-home")
     _usable_waivers(config)
     try:
-        read_manifest(config.landing_dir)  # cached: the run reads it again for free
+        return read_manifest(config.landing_dir)
     except ExtractError as exc:
         raise CliError(ExitCode.INPUT, str(exc)) from None
 
 
 def _run_here(
-    config: ComplaintsConfig, verbose: bool, partition: str | None, wait: float | None
+    config: ComplaintsConfig,
+    manifest: Manifest,
+    verbose: bool,
+    partition: str | None,
+    wait: float | None,
 ) -> RunSummary:
     """The run in this process, on the instance in the configured Dagster home."""
-    import warnings
 
+    # start-up: Dagster and the pipeline load only once the inputs are known to be usable, so a
+    # refused input is answered at once.
     from dagster import BetaWarning
 
-    from cli.errors import CliError, ExitCode
     from orchestration.lib.instance import configure_instance, open_instance
     from orchestration.lib.recovery import WarehouseBusy
     from orchestration.lib.runner import run_pipeline
@@ -245,6 +248,7 @@ def _run_here(
             return run_pipeline(
                 config,
                 instance,
+                manifest=manifest,
                 # Dagster's console logger prints a failed step's stack trace at ERROR: without
                 # --verbose the summary names the step and its reason; the trace stays in the
                 # Dagster UI's event log.
@@ -260,8 +264,6 @@ def _run_here(
 
 def _usable_waivers(config: ComplaintsConfig) -> None:
     """The waiver file, read before any run starts: its errors name the file and the waiver."""
-    from cli.errors import CliError, ExitCode
-    from expectations.waivers import WaiverError, load_waivers
 
     named = config.waivers_file
     if named is not None and not named.is_file():
@@ -283,8 +285,6 @@ def _usable_waivers(config: ComplaintsConfig) -> None:
 
 def _write_trace(log_dir: Path) -> Path:
     """The current exception's traceback, in the log folder (the temp folder if unwritable)."""
-    import tempfile
-    import traceback
 
     text = traceback.format_exc()
     for folder in (log_dir, Path(tempfile.gettempdir())):
@@ -300,6 +300,7 @@ def _write_trace(log_dir: Path) -> Path:
 
 def _run_on_postgres(config: ComplaintsConfig) -> None:
     """`run --target postgres`: load, build, audit and publish on the server (server mode)."""
+    # start-up: psycopg and Dagster load only for a server run.
     from complaints.postgres import PostgresError, require_dsn
     from orchestration.lib.server_run import run_on_instance
 
@@ -347,7 +348,7 @@ def publish(
 ) -> None:
     """Manage publications on the server: `--rollback` swaps `marts` and `marts_previous` in one
     transaction (waiting, with retries, for analysts' open transactions)."""
-    from complaints.config import ComplaintsConfig
+    # start-up: psycopg loads only for a server rollback.
     from complaints.postgres import PostgresError, rollback
 
     config = ComplaintsConfig.resolve(target=target, postgres_dsn=postgres_dsn)
@@ -424,7 +425,7 @@ def sql(
     and SET are refused. Exit 0 on success, 1 when the query fails or is refused, 2 when the
     published file does not exist yet or an option is wrong.
     """
-    from complaints.config import ComplaintsConfig
+    # start-up: DuckDB and Rich load only for a query.
     from complaints.sqlquery import OutputFormat, QueryError, render, run_query
 
     try:

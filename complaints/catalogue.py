@@ -24,6 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
+from sqlglot import MappingSchema, exp, parse_one, to_table
+from sqlglot.expressions import normalize_table_name
+from sqlglot.lineage import lineage
+from sqlglot.optimizer import optimize
 
 # Bump when the lineage algorithm below changes what it returns: old cache entries are ignored.
 _LINEAGE_VERSION = "1"
@@ -162,10 +167,6 @@ def model_lineage(
     """column -> [(parent relation name, parent column)] from the compiled SQL (sqlglot's
     optimiser qualifies every column against `schemas`, then `lineage` walks each one to the
     tables it reads; the same method as dagster-dbt's `fetch_column_metadata`)."""
-    from sqlglot import MappingSchema, exp, parse_one, to_table
-    from sqlglot.expressions import normalize_table_name
-    from sqlglot.lineage import lineage
-    from sqlglot.optimizer import optimize
 
     mapping = MappingSchema(dialect=dialect)
     for relation_name, columns in schemas.items():
@@ -245,7 +246,6 @@ def column_lineage(
 ) -> dict[str, ColumnDeps]:
     """Lineage of every model built in this run (or of `models`), by unique id: from the cache
     when the model's SQL and the columns around it are unchanged, else computed and stored."""
-    import sqlglot
 
     dialect = manifest["metadata"]["adapter_type"]
     every = relations(manifest)
@@ -280,8 +280,6 @@ def _by_parent_id(
 ) -> ColumnDeps:
     """Relation names (as sqlglot normalises them) -> the parents' unique ids; a table the SQL
     reads that is not a dbt parent (none here) is dropped, as dagster-dbt does."""
-    from sqlglot import to_table
-    from sqlglot.expressions import normalize_table_name
 
     ids = {
         normalize_table_name(to_table(every[p].sql_name, dialect=dialect), dialect=dialect): p

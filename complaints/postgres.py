@@ -40,6 +40,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from complaints.config import ComplaintsConfig
+from complaints.dbt_paths import dbt_executable, dbt_project_dir
 from complaints.publication import (
     LIBRARIES,
     PUBLICATION_COMMENTS,
@@ -49,6 +50,11 @@ from complaints.publication import (
     publication_values,
 )
 from complaints.raw_store import WAIVER_COLUMNS, raw_batches
+from expectations.postgres import validate_schema
+from expectations.waivers import load_waivers
+from ingest.api import parse_entry
+from ingest.errors import ExtractError
+from ingest.manifest import load_manifest
 from ingest.raw_tables import RAW_TABLES, ExtractMeta
 from ingest.records import ParsedExtract
 
@@ -225,10 +231,6 @@ def _delete(cur: psycopg.Cursor[Any], ids: list[str]) -> None:
 def load_raw(con: psycopg.Connection[Any], config: ComplaintsConfig) -> list[str]:
     """Sync the raw tables with the landing folder: drop extracts no longer listed, replace each
     listed extract's rows (one transaction per extract), replace the waivers."""
-    from expectations.waivers import load_waivers
-    from ingest.api import parse_entry
-    from ingest.errors import ExtractError
-    from ingest.manifest import load_manifest
 
     try:
         entries = load_manifest(config.landing_dir)
@@ -258,7 +260,6 @@ def load_raw(con: psycopg.Connection[Any], config: ComplaintsConfig) -> list[str
 
 def run_dbt(config: ComplaintsConfig, dsn: str, build_schema: str) -> tuple[bool, str]:
     """`dbt build --target postgres` into `build_schema`; (success, dbt's console output)."""
-    from complaints.dbt_paths import dbt_executable, dbt_project_dir
 
     project = str(dbt_project_dir())
     target_path = config.warehouse_dir / "dbt_target_postgres"
@@ -601,7 +602,6 @@ def run_postgres(
                 return summary
             if after_build is not None:
                 after_build(build)
-            from expectations.postgres import validate_schema
 
             results = validate_schema(dsn, build, config.warehouse_dir)
             clock = _lap(summary, "gate", clock)

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from rich.console import Console
+from rich.table import Table
 
 from complaints.exports import sql_literal
 
@@ -192,8 +194,6 @@ def render_markdown(
 
 
 def render_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    from rich.console import Console
-    from rich.table import Table
 
     table = Table(*columns, show_lines=False)
     for row in rows:

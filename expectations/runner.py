@@ -189,6 +189,7 @@ def _jsonable(value: Any) -> Any:
 
 def _import_gx() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    # start-up: the point of this function is to import GX off the main thread.
     import great_expectations  # noqa: F401
     from great_expectations.expectations.row_conditions import Column  # noqa: F401
 
@@ -209,6 +210,7 @@ def import_gx_in_background() -> threading.Thread:
 def open_context(root: Path | None = None) -> Any:
     """A GX file context under `root` (results stored, Data Docs buildable), else ephemeral."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    # start-up: GX takes seconds to import; loading the definitions never imports it.
     import great_expectations as gx
 
     if root is None:
@@ -296,6 +298,7 @@ def validate_suite(
     suite: Suite, target: GateTarget, ctx: GateContext, context: Any, source: Any, row_count: int
 ) -> SuiteResult:
     """One suite evaluated as SQL in the build's database through GX's SQL data source."""
+    # start-up: GX takes seconds to import; loading the definitions never imports it.
     import great_expectations as gx
 
     asset = source.add_query_asset(name=suite.name, query=suite_query(target, suite))

@@ -83,6 +83,7 @@ def _unique_together(columns: list[str], skip_any_missing: bool = False) -> Any:
     their extract and source line, on DuckDB and PostgreSQL alike. Rows are skipped as GX would:
     where every key is missing, or with `skip_any_missing` where any is.
     """
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     missing = " and ".join(f"{c} is null" for c in columns)
@@ -124,6 +125,7 @@ def _integer_column(ctx: GateContext, table: str, column: str) -> Any:
     """`column` is an integer column, from the catalogue. GX's type-list expectation reads types
     by SQLAlchemy reflection, which duckdb_engine does not support with SQLAlchemy 2.1 (it runs
     PostgreSQL catalogue queries): the same check as an unexpected-rows query, on both targets."""
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     # {batch} keeps the query tied to the batch (GX warns otherwise); the count never filters.
@@ -175,6 +177,7 @@ def _facts_common(
 
 
 def _build_outcomes(ctx: GateContext) -> list[Any]:
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     out = _facts_common(
@@ -201,6 +204,7 @@ def _build_outcomes(ctx: GateContext) -> list[Any]:
 
 
 def _build_instances(ctx: GateContext) -> list[Any]:
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     out = _facts_common(
@@ -234,6 +238,7 @@ def _build_instances(ctx: GateContext) -> list[Any]:
 
 def _recon_levels(levels: dict[str, str]) -> Callable[[GateContext], list[Any]]:
     def build(ctx: GateContext) -> list[Any]:
+        # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
         import great_expectations as gx
         from great_expectations.expectations.row_conditions import Column
 
@@ -265,6 +270,7 @@ def _recon_levels(levels: dict[str, str]) -> Callable[[GateContext], list[Any]]:
 
 
 def _build_reconciliation(ctx: GateContext) -> list[Any]:
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     gxe = gx.expectations
@@ -350,6 +356,7 @@ def _outcome_mart_common(gx: Any) -> list[Any]:
 
 
 def _build_outcome_matrix(ctx: GateContext) -> list[Any]:
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     gxe = gx.expectations
@@ -369,6 +376,7 @@ def _build_outcome_matrix(ctx: GateContext) -> list[Any]:
 
 
 def _build_scorecard(ctx: GateContext) -> list[Any]:
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     gxe = gx.expectations
@@ -396,6 +404,7 @@ SCORECARD_DERIVED = (
 
 
 def _build_service_uphold_rates(ctx: GateContext) -> list[Any]:
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     gxe = gx.expectations
@@ -434,6 +443,7 @@ SERVICE_UPHOLD_RATES_DERIVED = (
 
 
 def _build_service_root_causes(ctx: GateContext) -> list[Any]:
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 
     gxe = gx.expectations

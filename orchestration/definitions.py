@@ -27,6 +27,7 @@ from orchestration.defs.jobs import rebuild_job, refresh_job
 from orchestration.defs.publish.assets import published_marts
 from orchestration.defs.publish.report import analysts_report
 from orchestration.defs.schedules import weekly_full_refresh
+from orchestration.defs.server import build_postgres_defs
 from orchestration.defs.transform.assets import build_dbt_assets
 from orchestration.defs.transform.project import dbt_project
 from orchestration.resources import default_resources
@@ -73,7 +74,6 @@ def defs() -> Definitions:
     config = ComplaintsConfig.resolve()
     if config.target == "postgres":
         # Server mode (docs/SERVER.md): the job that builds, audits and publishes on the server.
-        from orchestration.defs.server import build_postgres_defs
 
         return build_postgres_defs(config)
     prepare_dbt(config)

@@ -9,10 +9,12 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from dagster_dbt import DbtCliResource
+from pydantic import PrivateAttr
 
 from complaints.config import ComplaintsConfig
 from complaints.dbt_paths import dbt_launcher, dbt_project_dir
-from ingest.manifest import MAX_EXTRACT_BYTES
+from ingest.manifest import MAX_EXTRACT_BYTES, Manifest, read_manifest
+from orchestration.lib.recovery import process_tags, recover_dead_runs
 
 
 class WarehouseResource(ConfigurableResource["WarehouseResource"]):
@@ -25,6 +27,9 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
     waivers_file: str | None = None
     max_extract_bytes: int | None = None
     cache_dir: str | None = None
+    # The run's one reading of the landing folder's manifest: the steps of a run share this
+    # resource object (in-process executor), so they share the reading too.
+    _manifest: Manifest | None = PrivateAttr(default=None)
 
     @classmethod
     def from_config(cls, config: ComplaintsConfig) -> WarehouseResource:
@@ -57,7 +62,6 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
         instance = context.instance
         if run is None or instance is None:
             return
-        from orchestration.lib.recovery import process_tags, recover_dead_runs
 
         try:
             instance.add_run_tags(run.run_id, process_tags())
@@ -65,6 +69,12 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
                 get_dagster_logger().warning(item.line())
         except Exception as exc:  # recovery must never fail the run it protects
             get_dagster_logger().warning(f"crash recovery skipped: {exc}")
+
+    def manifest(self) -> Manifest:
+        """The landing folder's manifest, read and validated on first use in a run."""
+        if self._manifest is None:
+            self._manifest = read_manifest(self.landing)
+        return self._manifest
 
     @property
     def build_db(self) -> Path:

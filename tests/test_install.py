@@ -85,7 +85,7 @@ def test_pip_install_then_run_from_another_folder(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     located = subprocess.run(
-        [str(python), "-c", "import orchestration; print(orchestration.__file__)"],
+        [str(python), "-c", "import complaints; print(complaints.__file__)"],
         cwd=elsewhere,
         env=env,
         capture_output=True,

@@ -101,6 +101,7 @@ def story(baseline: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     from dagster import DagsterInstance
 
     from complaints.config import ComplaintsConfig
+    from ingest.manifest import read_manifest
     from orchestration.defs.schedules import all_partitions_tags
     from orchestration.lib.instance import configure_instance
     from orchestration.lib.runner import sync_partitions
@@ -114,7 +115,7 @@ def story(baseline: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         ComplaintsConfig.resolve(landing=landing, warehouse=warehouse, dagster_home=home)
     )
     with DagsterInstance.from_config(str(home)) as instance:
-        keys = sync_partitions(instance, landing)
+        keys = sync_partitions(instance, read_manifest(landing))
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

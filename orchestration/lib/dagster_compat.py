@@ -20,6 +20,8 @@ SQLite still checkpoints automatically as the log grows.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import dagster
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
@@ -50,6 +56,7 @@ HOOKS: tuple[str, ...] = (
 )
 EVENT_BATCH_SIZE = 2000
 """Events Dagster hands to the storage at once (`DAGSTER_EVENT_BATCH_SIZE`) when ours is used."""
+
 
 try:
     from dagster._config import Field, StringSource
@@ -73,11 +80,6 @@ def partition_range_tags(first: str, last: str) -> dict[str, str]:
     """Run tags that make one run cover the partitions `first`..`last` (what Dagster's own
     single-run backfills write). Dagster exposes no public constant or `RunRequest` argument for
     them, so they are read from its tags module here rather than copied by hand."""
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
-
     return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
 
 
@@ -281,8 +283,6 @@ def end_process_stuck_in_a_pool_wait(exit_code: int) -> None:
     normally. A hard exit is the only way out; it lives here, beside the other workaround of
     Dagster's internals, so that no other module carries one.
     """
-    import os
-    import sys
 
     sys.stdout.flush()
     sys.stderr.flush()

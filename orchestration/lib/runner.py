@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 from dagster import (
     AssetCheckSeverity,
     DagsterEventType,
@@ -18,8 +19,22 @@ from dagster import (
 )
 
 from complaints.config import ComplaintsConfig
+from complaints.dbt_paths import prepare_dbt
+from expectations.runner import data_docs_index
+from ingest.errors import ExtractError
+from ingest.manifest import Manifest, parse_count, read_manifest
+from orchestration.definitions import build_defs
+from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
+from orchestration.defs.schedules import all_partitions_tags
 from orchestration.lib.dagster_compat import end_process_stuck_in_a_pool_wait
 from orchestration.lib.instance import event_batching, open_instance
+from orchestration.lib.recovery import (
+    DEFAULT_WAIT_SECONDS,
+    Watchdog,
+    process_tags,
+    run_of_this_process,
+    wait_for_warehouse,
+)
 
 
 @dataclass
@@ -52,18 +67,15 @@ def run_pipeline(
     wait_seconds: float | None = None,
     say: Callable[[str], None] | None = None,
     busy_exit_status: int = 1,
+    manifest: Manifest | None = None,
 ) -> RunSummary:
     """Sync partitions with the manifest, then materialise everything in one run.
 
     With `partition`, only that extract is parsed (its raw rows replaced); every other extract
     keeps the raw rows already in the build database, and the unpartitioned rest of the graph
     (dbt, gate, publication) is rebuilt from all of them, as in the sensor's per-extract runs.
+    `manifest` is the landing folder's, when the caller has read it already (the CLI does).
     """
-    from complaints.dbt_paths import prepare_dbt
-    from ingest.errors import ExtractError
-    from ingest.manifest import parse_count, read_manifest
-    from orchestration.definitions import build_defs
-    from orchestration.defs.ingest.partitions import MANIFEST_SHA256_TAG
 
     config.ensure_folders()
     prepare_dbt(config)
@@ -71,8 +83,8 @@ def run_pipeline(
     instance = instance or open_instance(config)
     parses_before = parse_count()
     try:
-        manifest = read_manifest(config.landing_dir)
-        keys = sync_partitions(instance, config.landing_dir)
+        manifest = manifest or read_manifest(config.landing_dir)
+        keys = sync_partitions(instance, manifest)
     except ExtractError as exc:
         return RunSummary(False, "", [], error=str(exc))
     if partition is not None and partition not in keys:
@@ -80,13 +92,6 @@ def run_pipeline(
             False, "", [], error=f"no extract {partition!r} in the manifest of {config.landing_dir}"
         )
     selected = [partition] if partition is not None else keys
-
-    from orchestration.lib.recovery import (
-        DEFAULT_WAIT_SECONDS,
-        Watchdog,
-        process_tags,
-        run_of_this_process,
-    )
 
     tell = say or (lambda _line: None)
     timeout = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
@@ -127,7 +132,6 @@ def _wait_for_our_turn(
     """Crash recovery (orchestration/lib/recovery.py): runs of ours whose process died are marked
     failed and their pool slot freed; a live run holding the warehouse is waited for, bounded;
     temporaries a killed publication left beside the published file are removed."""
-    from orchestration.lib.recovery import wait_for_warehouse
 
     wait_for_warehouse(
         instance,
@@ -148,7 +152,6 @@ def _describe_publication(
 ) -> None:
     """What the run left for its reader: the published file (and whether this run replaced it,
     `before` being its modification time when the run started), the log and the Data Docs."""
-    from expectations.runner import data_docs_index
 
     published = config.published_db
     summary.published, summary.log_path = published, log_path
@@ -166,7 +169,6 @@ def _give_up(
     """The watchdog's timeout: Dagster's executor waits for a pool slot in a loop no signal
     interrupts, so the run is reported failed and this process ends with `exit_status` (the
     caller's choice: the CLI gives its own code for a busy warehouse)."""
-    from orchestration.lib.recovery import run_of_this_process
 
     run_id = run_of_this_process(instance)
     run = instance.get_run_by_id(run_id) if run_id else None
@@ -198,12 +200,9 @@ def remove_stale_temporaries(published: Path) -> list[str]:
     return lines
 
 
-def sync_partitions(instance: DagsterInstance, landing: Path) -> list[str]:
+def sync_partitions(instance: DagsterInstance, manifest: Manifest) -> list[str]:
     """Make the instance's extract partitions those of the landing folder's manifest."""
-    from ingest.manifest import load_manifest
-    from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION
-
-    ids = [e.extract_id for e in load_manifest(landing)]
+    ids = [e.extract_id for e in manifest.entries]
     existing = instance.get_dynamic_partitions(EXTRACTS_PARTITION)
     for key in existing:
         if key not in ids:
@@ -222,7 +221,6 @@ def _execute(
 ) -> ExecuteInProcessResult:
     """One in-process run over the selected partitions; dbt's console output goes to a log file
     unless asked for (the Dagster UI keeps it too)."""
-    from orchestration.defs.schedules import all_partitions_tags
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -264,7 +262,6 @@ def summarise(result: ExecuteInProcessResult, selected: list[str]) -> RunSummary
 def rows_per_mart(published: Path) -> dict[str, int]:
     if not published.exists():
         return {}
-    import duckdb
 
     counts: dict[str, int] = {}
     with duckdb.connect(str(published), read_only=True) as con:

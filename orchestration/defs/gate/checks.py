@@ -25,15 +25,17 @@ from orchestration.resources import WarehouseResource
 
 if TYPE_CHECKING:
     import pandas as pd
+import duckdb
+import pandas as pd
+
+from expectations.runner import SuiteResult, markdown_table, validate_tables
 
 GATED_TABLES: tuple[str, ...] = tuple(s.table for s in SUITES.values())
 
 
 def _result_metadata(result: object, docs: Path | None) -> dict[str, Any]:
-    from expectations.runner import SuiteResult, markdown_table
 
     assert isinstance(result, SuiteResult)
-    import pandas as pd
 
     expectations = pd.DataFrame(
         [
@@ -81,7 +83,6 @@ GATE_SPECS = [
 def great_expectations_gate(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[AssetCheckResult]:
-    from expectations.runner import validate_tables
 
     results = validate_tables(warehouse.build_db, list(SUITES), Path(warehouse.warehouse_dir))
     for suite in SUITES.values():
@@ -101,7 +102,6 @@ def great_expectations_gate(
 def _waivers(build_db: Path) -> "pd.DataFrame":
     """recon_waivers: one row per reviewed waiver (expectations/waivers.yml), so as small as that
     file; read through a read-only connection closed before returning."""
-    import duckdb
 
     con = duckdb.connect(str(build_db), read_only=True)
     try:
@@ -122,7 +122,6 @@ def _waivers(build_db: Path) -> "pd.DataFrame":
 def waivers_not_stale(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    from expectations.runner import markdown_table
 
     frame = _waivers(warehouse.build_db)
     stale = frame.loc[~frame["matched"].astype(bool)]

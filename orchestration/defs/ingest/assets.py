@@ -15,14 +15,16 @@ from dagster import (
 
 from complaints.raw_store import (
     WAIVER_COLUMNS,
+    ensure_raw_schema,
     remove_extracts,
     replace_extracts,
     replace_waivers,
     write_loaded_state,
 )
+from expectations.waivers import load_waivers
 from ingest.api import parse_entry
 from ingest.errors import ExtractError
-from ingest.manifest import MANIFEST_NAME, ManifestEntry, read_manifest, require_landing
+from ingest.manifest import MANIFEST_NAME, ManifestEntry, require_landing
 from ingest.raw_tables import RAW_TABLES, ExtractMeta
 from orchestration.defs.ingest.partitions import MANIFEST_SHA256_TAG, extracts_partitions
 from orchestration.resources import WarehouseResource
@@ -35,7 +37,7 @@ def manifest_entries(
 ) -> list[ManifestEntry]:
     """The manifest's entries, refused when they are not the manifest the run started from."""
     try:
-        manifest = read_manifest(warehouse.landing)
+        manifest = warehouse.manifest()
     except ExtractError as exc:
         raise Failure(description=str(exc)) from None
     started = context.run.tags.get(MANIFEST_SHA256_TAG)
@@ -143,8 +145,6 @@ def extract_registry(
 ) -> MaterializeResult[Any]:
     listed = {e.extract_id for e in manifest_entries(context, warehouse)}
     with warehouse.connect() as con:
-        from complaints.raw_store import ensure_raw_schema
-
         ensure_raw_schema(con)
         held = {r[0] for r in con.execute("select extract_id from raw.extracts").fetchall()}
         stale = sorted(held - listed)
@@ -166,7 +166,6 @@ def extract_registry(
     pool="build_db_writer",
 )
 def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult[Any]:
-    from expectations.waivers import load_waivers
 
     waivers = load_waivers(warehouse.config.waivers_file)
     rows = [w.as_row() for w in waivers]

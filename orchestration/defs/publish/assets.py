@@ -5,15 +5,15 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from complaints.dbt_paths import dbt_model_names
 from complaints.publication import PUBLISHED_PREFIXES, publish
+from orchestration.defs.gate.checks import GATED_TABLES
 from orchestration.resources import WarehouseResource
 
 
 def publish_deps() -> list[AssetKey]:
     """Every published model, and every model a blocking gate check guards: a blocking check
     stops only the assets directly downstream of the asset it checks."""
-    from complaints.dbt_paths import dbt_model_names
-    from orchestration.defs.gate.checks import GATED_TABLES
 
     return [
         AssetKey(name)
