@@ -10,6 +10,7 @@ Cell text is data in every format: never markup, never HTML. No Dagster import h
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import io
@@ -18,7 +19,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 import threading
 import uuid
 from collections.abc import Sequence
@@ -148,8 +148,14 @@ def check_output(output: Path, warehouse: Path) -> Path:
     Refused: anything inside the warehouse folder however the path is spelled (`..`, symbolic
     links, a folder mounted elsewhere: folders are compared by device and inode, not by name),
     an existing file that is one of the warehouse's files under another name or has other names
-    at all (a hard link), a folder, anything but a regular file, a folder that does not exist.
+    at all (a hard link), a folder, anything but a regular file, a read-only file, a folder that
+    does not exist.
     """
+    target, _ = _check_output(output, warehouse)
+    return target
+
+
+def _check_output(output: Path, warehouse: Path) -> tuple[Path, set[tuple[int, int]]]:
     target = Path(os.path.abspath(output)).resolve()
     home = warehouse.resolve()
     if target == home or target.is_relative_to(home):
@@ -169,7 +175,7 @@ def check_output(output: Path, warehouse: Path) -> Path:
     try:
         existing = os.stat(target)
     except FileNotFoundError:
-        return target
+        return target, folders
     except OSError as exc:
         raise OutputError(f"cannot write {output}: {exc.strerror}") from None
     if stat.S_ISDIR(existing.st_mode):
@@ -184,7 +190,9 @@ def check_output(output: Path, warehouse: Path) -> Path:
             f"{output} has {existing.st_nlink} names (hard links): refusing to replace a file "
             "that is also elsewhere"
         )
-    return target
+    if not os.access(target, os.W_OK):
+        raise OutputError(f"{output} is read-only")
+    return target, folders
 
 
 def _identities(home: Path) -> tuple[set[tuple[int, int]], dict[tuple[int, int], Path]]:
@@ -216,35 +224,54 @@ def _identities(home: Path) -> tuple[set[tuple[int, int]], dict[tuple[int, int],
 
 def write_output(text: str, output: Path, warehouse: Path) -> Path:
     """Write `text` to `output` (checked again: the query ran in between) through a temporary
-    file in the same folder and one os.replace, so a reader sees the old file or the new one and
-    a failure leaves the old one. Returns the path written."""
-    target = check_output(output, warehouse)
+    file in the same folder and one rename, so a reader sees the old file or the new one and a
+    failure leaves the old one. Returns the path written.
+
+    The folder is opened once and every later step names files relative to that open folder:
+    a folder swapped for a link into the warehouse after the check is not followed. The rename
+    replaces a name, never writes through it, so no other file's content can change."""
+    target, folders = _check_output(output, warehouse)
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise OutputError(
-            f"cannot write {output}: cannot create a file in {target.parent} ({exc.strerror})"
+            f"cannot write {output}: folder {target.parent}: {exc.strerror}"
         ) from None
-    tmp = Path(tmp_name)
+    tmp = f".{target.name}.{uuid.uuid4().hex}.tmp"
+    created = False
     try:
+        st = os.fstat(folder)
+        if (st.st_dev, st.st_ino) in folders:
+            raise OutputError(f"{output} is inside the warehouse folder: write elsewhere")
+        try:
+            mode = stat.S_IMODE(os.stat(target.name, dir_fd=folder).st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(tmp, flags, 0o600, dir_fd=folder)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write {output}: cannot create a file in {target.parent} ({exc.strerror})"
+            ) from None
+        created = True
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        os.replace(tmp, target.name, src_dir_fd=folder, dst_dir_fd=folder)
+        created = False
+        os.fsync(folder)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    finally:
+        if created:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=folder)
+        os.close(folder)
     return target
 
 
