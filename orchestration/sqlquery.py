@@ -44,9 +44,6 @@ class OutputFormat(StrEnum):
     markdown = "markdown"
 
 
-DEFAULT_TIMEOUT_SECONDS = 60.0
-
-
 class QueryError(Exception):
     """The query failed or was refused; the message says which and why."""
 
