@@ -411,48 +411,80 @@ def sql(
         "table", "--format", "-f", help="table, csv, json or markdown.", show_default=True
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write the result to this file instead of printing it."
+        None,
+        "--output",
+        "-o",
+        help="Write the result to this file instead of printing it (never inside the warehouse).",
     ),
     limit: int | None = typer.Option(
         None,
         "--limit",
         help="Rows at most (default: 200 for a table printed on the terminal, all otherwise).",
     ),
+    timeout: float = typer.Option(
+        60.0, "--timeout", help="Stop the query after this many seconds (0: no limit)."
+    ),
 ) -> None:
     """Run one read-only query on the published marts database and print or save the result.
 
     Only the published tables are reachable: reading or writing other files, ATTACH, INSTALL/LOAD
     and SET are refused. Exit 0 on success, 1 when the query fails or is refused, 2 when the
-    published file does not exist yet or an option is wrong.
+    published file does not exist yet, an option is wrong or --output cannot be written there,
+    3 when the query ran out of time.
     """
     # start-up: DuckDB and Rich load only for a query.
-    from complaints.sqlquery import OutputFormat, QueryError, render, run_query
+    from complaints.sqlquery import (
+        OutputError,
+        OutputFormat,
+        QueryError,
+        QueryTimeout,
+        check_output,
+        render,
+        run_query,
+        write_output,
+    )
 
     try:
         out_format = OutputFormat(fmt)
     except ValueError:
         typer.echo(f"error: --format must be one of {', '.join(OutputFormat)}", err=True)
         raise typer.Exit(2) from None
-    path = ComplaintsConfig.resolve(warehouse=warehouse).published_db
+    if not 0 <= timeout < float("inf"):
+        typer.echo("error: --timeout must be a number of seconds, 0 or more", err=True)
+        raise typer.Exit(2)
+    config = ComplaintsConfig.resolve(warehouse=warehouse)
+    path = config.published_db
     if not path.exists():
         typer.echo(f"error: {path} does not exist yet: run `complaints run` first", err=True)
         raise typer.Exit(2)
-    if output is not None and output.resolve() == path.resolve():
-        typer.echo("error: --output must not be the published database", err=True)
-        raise typer.Exit(2)
+    try:
+        if output is not None:
+            check_output(output, config.warehouse_dir)
+    except OutputError as exc:
+        typer.echo(f"error: --output: {exc}", err=True)
+        raise typer.Exit(2) from None
     if limit is None and out_format is OutputFormat.table and output is None:
         limit = 200
     try:
-        result = run_query(path, query, limit)
+        result = run_query(path, query, limit, timeout or None)
+    except QueryTimeout as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
     except QueryError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     text = render(result, out_format)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"{len(result.rows)} row(s) written to {output}", err=True)
+        try:
+            written = write_output(text, output, config.warehouse_dir)
+        except OutputError as exc:
+            typer.echo(f"error: --output: {exc}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"{len(result.rows)} row(s) written to {written}", err=True)
     else:
-        typer.echo(text, nl=False)
+        # color=True: click would otherwise strip escape sequences from the data when stdout is
+        # not a terminal, and CSV and JSON are exact.
+        typer.echo(text, nl=False, color=True)
     if result.truncated:
         typer.echo(f"only the first {limit} row(s): more with --limit N", err=True)
     elif out_format is OutputFormat.table and output is None:

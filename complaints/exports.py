@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -156,7 +157,8 @@ def _export_table(
     if table.startswith(CSV_PREFIXES):
         csv = folder / f"{table}.csv"
         con.execute(
-            f'copy (select * from main."{table}") to {sql_literal(str(csv))} '
+            f"copy (select {csv_select_list(columns)} from main.{quote_identifier(table)}) "
+            f"to {sql_literal(str(csv))} "
             "(format csv, header true, delimiter ',', quote '\"', dateformat '%Y-%m-%d')"
         )
         files["csv"] = _file_entry(csv)
@@ -167,6 +169,47 @@ def _export_table(
         "columns": columns,
         "files": files,
     }
+
+
+# A spreadsheet opening a CSV file reads a cell starting with one of these as a formula (which
+# can run commands or leak data): such text cells get a leading apostrophe in the CSV exports
+# (OWASP's CSV injection rule). Parquet and the database keep the exact text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Column types whose values are numbers, truth values or times: never text, never neutralised
+# (a negative number stays a number).
+_NOT_TEXT = re.compile(
+    r"(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT"
+    r"|VARINT|BIGNUM|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|BOOLEAN|DATE|TIME|TIME_NS"
+    r"|TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE"
+    r"|TIME WITH TIME ZONE|INTERVAL|UUID)"
+)
+
+
+def neutralise_formula(text: str) -> str:
+    """The text a CSV export holds for a text cell (see FORMULA_TRIGGERS)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def csv_select_list(columns: list[dict[str, Any]]) -> str:
+    """Select list for a CSV export: every column that can hold text (VARCHAR, JSON, ENUM,
+    BLOB, nested types) as text with neutralise_formula applied in SQL, the others as they are."""
+    triggers = ", ".join(sql_literal(t) for t in FORMULA_TRIGGERS)
+    items = []
+    for column in columns:
+        name = quote_identifier(str(column["name"]))
+        if _NOT_TEXT.fullmatch(str(column["type"])):
+            items.append(name)
+        else:
+            text = f"cast({name} as varchar)"
+            items.append(
+                f"case when left({text}, 1) in ({triggers}) then {sql_literal(chr(39))} || "
+                f"{text} else {text} end as {name}"
+            )
+    return ", ".join(items)
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _file_entry(path: Path) -> dict[str, object]:

@@ -105,7 +105,7 @@ def test_output_file(warehouse: Path, tmp_path: Path) -> None:
     code, _, err = _sql(
         warehouse, QUERY, "--output", str(warehouse / "marts.duckdb"), "--format", "csv"
     )
-    assert code == 2 and "must not be the published database" in err
+    assert code == 2 and "is inside the warehouse folder" in err
 
 
 def test_unknown_format(warehouse: Path) -> None:
