@@ -25,6 +25,8 @@ MAX_EXTRACT_BYTES_ENV = "COMPLAINTS_MAX_EXTRACT_BYTES"
 TARGET_ENV = "COMPLAINTS_TARGET"
 POSTGRES_DSN_ENV = "COMPLAINTS_POSTGRES_DSN"
 CACHE_ENV = "COMPLAINTS_CACHE_DIR"
+SENSOR_INTERVAL_ENV = "COMPLAINTS_SENSOR_INTERVAL"
+DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 TARGETS = ("duckdb", "postgres")
 
 # Defaults, relative to the current folder (a checkout's root under `make run` / `make dev`).
@@ -79,6 +81,9 @@ class ComplaintsConfig:
     """Derived data any warehouse on this machine may reuse (the column lineage of the dbt
     models): `COMPLAINTS_CACHE_DIR`, else `$XDG_CACHE_HOME/complaints-warehouse`, else
     `~/.cache/complaints-warehouse`."""
+    sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS
+    """The least time between two ticks of the landing-folder sensor
+    (`COMPLAINTS_SENSOR_INTERVAL`)."""
 
     @classmethod
     def resolve(
@@ -98,6 +103,11 @@ class ComplaintsConfig:
             raise ValueError(
                 f"{MAX_EXTRACT_BYTES_ENV} must be a positive number of bytes, not {limit_raw!r}"
             )
+        interval_raw = env.get(SENSOR_INTERVAL_ENV, "").strip()
+        if interval_raw and not (interval_raw.isdigit() and int(interval_raw) > 0):
+            raise ValueError(
+                f"{SENSOR_INTERVAL_ENV} must be a positive number of seconds, not {interval_raw!r}"
+            )
         chosen = target or env.get(TARGET_ENV) or "duckdb"
         if chosen not in TARGETS:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {chosen!r}")
@@ -110,6 +120,9 @@ class ComplaintsConfig:
             target=chosen,
             postgres_dsn=postgres_dsn or env.get(POSTGRES_DSN_ENV) or None,
             cache_dir=_user_cache_dir(env),
+            sensor_interval_seconds=(
+                int(interval_raw) if interval_raw else DEFAULT_SENSOR_INTERVAL_SECONDS
+            ),
         )
 
     @property

@@ -161,7 +161,13 @@ def publish(build_db: Path, published_db: Path, run_id: str | None = None) -> Pu
     finally:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
-    return PublishResult(publication, rows, link, version, manifest)
+    return PublishResult(
+        publication=publication,
+        rows=rows,
+        exports_dir=link,
+        exports_version=version,
+        manifest=manifest,
+    )
 
 
 def _manifest_header(publication: Publication) -> dict[str, object]:

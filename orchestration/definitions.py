@@ -22,7 +22,7 @@ from complaints.config import ComplaintsConfig
 from complaints.dbt_paths import prepare_dbt
 from orchestration.defs.gate.checks import gate_checks
 from orchestration.defs.ingest.assets import extract_registry, raw_extracts, reviewed_waivers
-from orchestration.defs.ingest.sensors import landing_folder_sensor
+from orchestration.defs.ingest.sensors import build_landing_folder_sensor
 from orchestration.defs.jobs import rebuild_job, refresh_job
 from orchestration.defs.publish.assets import published_marts
 from orchestration.defs.publish.report import analysts_report
@@ -61,7 +61,7 @@ def build_defs(config: ComplaintsConfig) -> Definitions:
         asset_checks=gate_checks(),
         jobs=[refresh_job, rebuild_job],
         schedules=[weekly_full_refresh],
-        sensors=[landing_folder_sensor],
+        sensors=[build_landing_folder_sensor(config.sensor_interval_seconds)],
         resources=default_resources(config),
         # One writer of the build database at a time: every step runs in the run's own process.
         executor=in_process_executor,

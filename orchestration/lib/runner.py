@@ -86,10 +86,13 @@ def run_pipeline(
         manifest = manifest or read_manifest(config.landing_dir)
         keys = sync_partitions(instance, manifest)
     except ExtractError as exc:
-        return RunSummary(False, "", [], error=str(exc))
+        return RunSummary(success=False, run_id="", extracts=[], error=str(exc))
     if partition is not None and partition not in keys:
         return RunSummary(
-            False, "", [], error=f"no extract {partition!r} in the manifest of {config.landing_dir}"
+            success=False,
+            run_id="",
+            extracts=[],
+            error=f"no extract {partition!r} in the manifest of {config.landing_dir}",
         )
     selected = [partition] if partition is not None else keys
 
@@ -237,7 +240,7 @@ def _execute(
 
 def summarise(result: ExecuteInProcessResult, selected: list[str]) -> RunSummary:
     """Failed steps and every check's outcome, the gate's (Great Expectations) apart."""
-    summary = RunSummary(result.success, result.run_id, selected)
+    summary = RunSummary(success=result.success, run_id=result.run_id, extracts=selected)
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error

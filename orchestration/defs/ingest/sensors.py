@@ -34,12 +34,14 @@ from dagster import (
     DeleteDynamicPartitionsRequest,
     RunRequest,
     RunsFilter,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     sensor,
 )
 
+from complaints.config import DEFAULT_SENSOR_INTERVAL_SECONDS
 from complaints.raw_store import read_loaded_state
 from ingest.errors import ExtractError
 from ingest.manifest import ManifestEntry, read_manifest
@@ -145,19 +147,30 @@ def requests_for(
     return []
 
 
-@sensor(
-    jobs=[refresh_job, rebuild_job],
-    minimum_interval_seconds=30,
-    default_status=DefaultSensorStatus.STOPPED,
-    description=(
-        "Watches the configured landing folder (manifest.yml and the files it lists): every new, "
-        "changed or removed extract of a tick goes into one run, compared with what the "
-        "warehouse holds."
-    ),
+SENSOR_DESCRIPTION = (
+    "Watches the configured landing folder (manifest.yml and the files it lists): every new, "
+    "changed or removed extract of a tick goes into one run, compared with what the "
+    "warehouse holds."
 )
-def landing_folder_sensor(
+
+
+def build_landing_folder_sensor(
+    interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS,
+) -> SensorDefinition:
+    """The sensor with the configured least time between ticks (ComplaintsConfig)."""
+    return sensor(
+        name="landing_folder_sensor",
+        jobs=[refresh_job, rebuild_job],
+        minimum_interval_seconds=interval_seconds,
+        default_status=DefaultSensorStatus.STOPPED,
+        description=SENSOR_DESCRIPTION,
+    )(evaluate_landing_folder)
+
+
+def evaluate_landing_folder(
     context: SensorEvaluationContext, warehouse: WarehouseResource
 ) -> SensorResult | SkipReason:
+    """One tick: compare the landing folder with what the warehouse holds."""
     try:
         manifest = read_manifest(warehouse.landing)
     except ExtractError as exc:
@@ -192,3 +205,6 @@ def landing_folder_sensor(
         ],
         cursor=json.dumps({"last_run_key": key}),
     )
+
+
+landing_folder_sensor = build_landing_folder_sensor()
