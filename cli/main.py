@@ -383,10 +383,14 @@ def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
     for name in s.checks_failed:
         if name not in s.gate_results:
             typer.echo(f"  FAILED check {name}")
+    for name, description in s.gate_warnings.items():
+        typer.echo(f"  warning gate {name}: {description}")
     for name in s.checks_warned:
-        typer.echo(f"  warning {name}")
+        if name not in s.gate_warnings:
+            typer.echo(f"  warning {name}")
     for step in s.failed_steps:
         typer.echo(f"  FAILED step {step}")
+    _print_findings(s)
     # Row counts only of a publication this run made: the previous one's would read as this run's.
     if s.published_updated:
         for table, n in s.rows_per_mart.items():
@@ -399,6 +403,32 @@ def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
         typer.echo(
             f"dbt and Dagster log: {s.log_path}  (or --verbose; the Dagster UI keeps it too)"
         )
+
+
+def _print_findings(s: RunSummary) -> None:
+    """What to do, in the words `complaints check` uses for the same findings."""
+    if s.failed_totals:
+        typer.echo(
+            f"control totals that fail ({len(s.failed_totals)}), unless a waiver covers them:"
+        )
+        for total in s.failed_totals:
+            typer.echo("\n".join(f"  {line}" for line in total.lines()))
+        typer.echo(
+            "  what to do: `complaints check FILE --manifest manifest.yml` shows each extract's "
+            "report; correct the manifest entry, or review the source and add a waiver"
+        )
+    if s.stale_waivers:
+        typer.echo(
+            f"stale waivers ({len(s.stale_waivers)}): {', '.join(s.stale_waivers)} match no "
+            "failing control total any more: review them and remove them from the waiver file"
+        )
+    for unknown in s.unknown_sections:
+        verb = "published" if s.published_updated else "read"
+        typer.echo(
+            f"{unknown.extract_id}: {unknown.sections} section(s), {unknown.instances} "
+            f"instance(s) {verb} under department 'Unknown'"
+        )
+        typer.echo("\n".join(f"  {line}" for line in unknown.advice))
 
 
 @app.command()

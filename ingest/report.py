@@ -199,6 +199,14 @@ def _unresolved(report: dict[str, Any], out: list[str]) -> None:
     out.append("")
 
 
+def unresolved_lines(report: dict[str, Any]) -> list[str]:
+    """The report's 'Unknown' sections and their manifest snippet, as `render_text` words them:
+    a run's summary repeats them for the extracts it read."""
+    out: list[str] = []
+    _unresolved(report, out)
+    return [line for line in out if line]
+
+
 def _repairs(report: dict[str, Any], out: list[str]) -> None:
     out.append(f"Repairs and clean-ups ({len(report['repairs'])})")
     for r in report["repairs"]:

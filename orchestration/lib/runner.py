@@ -20,6 +20,13 @@ from dagster import (
 
 from complaints.config import ComplaintsConfig
 from complaints.dbt_paths import prepare_dbt
+from complaints.findings import (
+    FailedTotal,
+    UnknownSections,
+    failed_totals,
+    stale_waivers,
+    unknown_sections,
+)
 from expectations.runner import data_docs_index
 from ingest.errors import ExtractError
 from ingest.manifest import Manifest, parse_count, read_manifest
@@ -52,6 +59,12 @@ class RunSummary:
     error: str | None = None
     # Gate (Great Expectations) checks: name -> their description (which expectations failed).
     gate_results: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    # Gate checks of warning severity that did not pass (a stale waiver): never a failure.
+    gate_warnings: dict[str, str] = field(default_factory=dict)
+    # What the reader must act on (complaints/findings.py), in `complaints check`'s words.
+    failed_totals: list[FailedTotal] = field(default_factory=list)
+    stale_waivers: list[str] = field(default_factory=list)
+    unknown_sections: list[UnknownSections] = field(default_factory=list)
     data_docs: Path | None = None
     log_path: Path | None = None
     # Parses of manifest.yml during the run (ingest.manifest.parse_count): one unless it changed,
@@ -123,7 +136,18 @@ def run_pipeline(
     # Every step of this in-process run reads the manifest through the same cache.
     summary.manifest_parses = parse_count() - parses_before
     _describe_publication(summary, config, before, log_path)
+    _describe_findings(summary, config, manifest)
     return summary
+
+
+def _describe_findings(summary: RunSummary, config: ComplaintsConfig, manifest: Manifest) -> None:
+    """The failing control totals, stale waivers and 'Unknown' sections of the run's extracts."""
+    summary.failed_totals = failed_totals(config.build_db)
+    summary.stale_waivers = stale_waivers(config.build_db)
+    chosen = set(summary.extracts)
+    summary.unknown_sections = unknown_sections(
+        e for e in manifest.entries if e.extract_id in chosen
+    )
 
 
 def _wait_for_our_turn(
@@ -251,7 +275,11 @@ def summarise(result: ExecuteInProcessResult, selected: list[str]) -> RunSummary
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             check = event.asset_check_evaluation_data
             name = f"{check.asset_key.to_user_string()}:{check.check_name}"
-            if check.check_name.startswith("gx_") or check.check_name == "waivers_not_stale":
+            gate = check.check_name.startswith("gx_") or check.check_name == "waivers_not_stale"
+            warning = not check.passed and check.severity == AssetCheckSeverity.WARN
+            if gate and warning:
+                summary.gate_warnings[name] = check.description or ""
+            elif gate:
                 summary.gate_results[name] = (check.passed, check.description or "")
             if check.passed:
                 summary.checks_passed.append(name)
