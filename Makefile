@@ -21,10 +21,10 @@ $(BIN)/python:
 $(BIN)/uv: $(BIN)/python
 	$(BIN)/pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 
-# pip byte-compiles what it installs on one core; compileall does the same on every core, in
-# about half the time (the bytecode matters: with PYTHONDONTWRITEBYTECODE set, as on this
-# machine, Python would otherwise compile every imported module again in each process). The
-# installed packages' own test suites are never imported: not compiled.
+# uv installs without byte-compiling; compileall compiles on every core (the bytecode matters:
+# with PYTHONDONTWRITEBYTECODE set, as on this machine, Python would otherwise compile every
+# imported module again in each process). The installed packages' own test suites are never
+# imported: not compiled.
 # `--locked`: a pyproject.toml changed without `make lock` stops here rather than installing
 # something the lock does not say. `--inexact` keeps pip and uv, which the lock does not list.
 # The project itself is installed editable, as `pip install -e` would.
