@@ -1,9 +1,9 @@
 """The SQLAlchemy dialect GX's SQL data source uses for the DuckDB build database.
 
-duckdb_engine's DuckDB connection is its own cursor, and its dialect opens a DuckDB transaction
-for every SQLAlchemy one: when GX's `execute_query` returns the connection, SQLAlchemy rolls that
-transaction back, which drops the result set GX reads next (every metric then fails with an
-empty result). The gate only reads, through a read-only connection, so this dialect leaves
+duckdb_sqlalchemy (the maintained fork of duckdb_engine) opens a DuckDB transaction for every
+SQLAlchemy one: when GX's `execute_query` returns the connection, SQLAlchemy rolls that
+transaction back, and the rollback closes the result set GX reads next (every metric then fails
+with an empty result; tests/test_gate_suites.py fails without this dialect). The gate only reads, through a read-only connection, so this dialect leaves
 DuckDB in autocommit and makes begin, commit and rollback no-ops: a result stays readable after
 the connection is returned, and stays a DuckDB stream (GX runs a query asset's query unlimited to
 learn its columns; a buffer would hold the whole table). Registered as `duckdb+gate://`; the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb_engine
+import duckdb_sqlalchemy
 from sqlalchemy.dialects import registry
 
 URL_SCHEME = "duckdb+gate"
@@ -23,7 +23,7 @@ URL_SCHEME = "duckdb+gate"
 MEMORY_LIMIT = "256MB"
 
 
-class ReadOnlyDuckDBDialect(duckdb_engine.Dialect):
+class ReadOnlyDuckDBDialect(duckdb_sqlalchemy.Dialect):
     driver = "gate"
     supports_statement_cache = False
 

@@ -122,9 +122,9 @@ def _quoted(text: str) -> str:
 
 
 def _integer_column(ctx: GateContext, table: str, column: str) -> Any:
-    """`column` is an integer column, from the catalogue. GX's type-list expectation reads types
-    by SQLAlchemy reflection, which duckdb_engine does not support with SQLAlchemy 2.1 (it runs
-    PostgreSQL catalogue queries): the same check as an unexpected-rows query, on both targets."""
+    """`column` is an integer column, from the catalogue. GX's type-list expectation finds no
+    column types on the query asset a suite validates (it fails on every column): the same check
+    as an unexpected-rows query, on both targets."""
     # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
     import great_expectations as gx
 

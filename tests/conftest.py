@@ -247,13 +247,15 @@ def three_councils(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no
 def postgres_cluster():  # type: ignore[no-untyped-def]
     """A throwaway PostgreSQL server for the session (tests/postgres_cluster.py): initdb and
     pg_ctl in a temporary folder, as the `postgres` OS user when we are root; stopped and removed
-    afterwards. Skipped, saying why, only when the server binaries are not installed (`.ci/run`
-    installs Debian's `postgresql`)."""
+    afterwards. Without the server binaries every test using it fails, naming the package (`make
+    test` installs it first: scripts/system-packages)."""
     from tests.postgres_cluster import find_bin_dir, start_cluster
 
     if find_bin_dir() is None:
-        pytest.skip(
-            "PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql"
+        pytest.fail(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed: "
+            "apt-get install postgresql (or set PG_BIN to their folder)",
+            pytrace=False,
         )
     cluster = start_cluster()
     try:

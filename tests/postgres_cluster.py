@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL cluster for tests and benchmarks: initdb + pg_ctl in a temporary folder,
 on a free local port, run as the `postgres` OS user when we are root (initdb and pg_ctl refuse to
-run as root). Debian's `postgresql` package provides the binaries; `.ci/run` installs it."""
+run as root). Debian's `postgresql` package provides the binaries; `make test` installs it
+(scripts/system-packages)."""
 
 from __future__ import annotations
 

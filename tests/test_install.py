@@ -1,6 +1,8 @@
-"""`pip install .` (not editable) into a fresh virtual environment, then `complaints run` from
-another folder: the dbt project, its seeds and macros, the waivers and every data file the code
-reads ship in the wheel, and a run writes nothing into the installed package."""
+"""The package (not editable) with its declared dependencies, as uv.lock pins them, installed into
+a fresh virtual environment by `uv sync --locked --no-editable`, then `complaints run` from
+another folder: the dependencies and their console scripts (`dbt`) come from the lock, the dbt
+project, its seeds and macros, the waivers and every data file the code reads ship in the
+wheel, and a run writes nothing into the installed package."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
-import venv
+import time
+import tomllib
 from pathlib import Path
 
 import duckdb
@@ -33,6 +35,14 @@ NOT_SOURCE = shutil.ignore_patterns(
 )
 
 
+# Every installed distribution as name==version, names normalised as the lock writes them.
+INSTALLED = (
+    "import re; from importlib import metadata; "
+    "print(*(re.sub(r'[-_.]+', '-', d.metadata['Name']).lower() + '==' + d.version "
+    "for d in metadata.distributions()))"
+)
+
+
 def snapshot(folder: Path) -> dict[str, int]:
     return {
         str(p.relative_to(folder)): p.stat().st_size
@@ -42,45 +52,54 @@ def snapshot(folder: Path) -> dict[str, int]:
 
 
 @pytest.mark.install
-def test_pip_install_then_run_from_another_folder(tmp_path: Path) -> None:
+def test_install_from_the_lock_then_run_from_another_folder(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    # The dependencies come from the test's own environment, appended to sys.path by a .pth
-    # file: a path line in it is added as is, so that environment's editable install of this
-    # project (its own .pth finder) is not activated and only the wheel built here can answer
-    # `import orchestration`. Installing every dependency again would only re-test pip.
-    purelib = Path(sysconfig.get_paths()["purelib"])
-    site = Path(
-        subprocess.check_output(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            text=True,
-        ).strip()
-    )
-    (site / "zz_test_dependencies.pth").write_text(f"{purelib}\n")
-    # The console script pip would have made when installing dbt-core (its entry point).
-    dbt = env_dir / "bin" / "dbt"
-    dbt.write_text(f"#!{python}\nimport sys\nfrom dbt.cli.main import cli\nsys.exit(cli())\n")
-    dbt.chmod(0o755)
+    uv = Path(sys.executable).parent / "uv"
+    assert uv.exists(), f"{uv} missing: make installs uv into the virtual environment"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPLAINTS_", "DAGSTER_"))}
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
+    # Modules are compiled as the run first imports them, as a user's Python would do.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # uv's cache (filled by `make install`) supplies the wheels; the environment is new.
+    installing = {**env, "UV_PROJECT_ENVIRONMENT": str(env_dir), "UV_PYTHON_DOWNLOADS": "never"}
+    start = time.monotonic()
     subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            str(source),
-        ],
-        env=env,
+        [str(uv), "sync", "--locked", "--no-editable", "--python", sys.executable],
+        cwd=source,
+        env=installing,
         check=True,
         timeout=1200,
     )
+    print(f"installed from uv.lock in {time.monotonic() - start:.1f} s")
+
+    with (ROOT / "uv.lock").open("rb") as handle:
+        locked = {p["name"]: p["version"] for p in tomllib.load(handle)["package"]}
+    installed = subprocess.run(
+        [str(python), "-c", INSTALLED],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    versions = dict(line.split("==") for line in installed.split())
+    for name in (
+        "dagster",
+        "dagster-dbt",
+        "dbt-core",
+        "dbt-duckdb",
+        "duckdb",
+        "great-expectations",
+    ):
+        assert versions[name] == locked[name], name
+    assert "dbt-core-experimental-parser" not in versions
+    # The test extras are not the package's dependencies: not installed.
+    assert "pytest" not in versions and "mypy" not in versions
+    assert (env_dir / "bin" / "dbt").exists()  # dbt-core's own console script
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

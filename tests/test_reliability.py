@@ -386,8 +386,11 @@ def test_read_only_warehouse_is_refused_in_a_few_lines(
     from cli.errors import ExitCode
 
     landing, warehouse = workspace
-    if shutil.which("unshare") is None or not _read_only_mount_works(warehouse):
-        pytest.skip("no mount namespace here to make a folder read-only for root")
+    assert shutil.which("unshare") is not None, "unshare not found: apt-get install util-linux"
+    assert _read_only_mount_works(warehouse), (
+        "unshare -m could not bind-mount a folder read-only: this test needs a mount namespace "
+        "(root, or a user namespace allowed by the kernel)"
+    )
     published = warehouse / "marts.duckdb"
     before = digest(published)
     listing = sorted(p.name for p in warehouse.iterdir())
