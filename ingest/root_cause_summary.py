@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from ingest.cause_lists import segment
+from ingest.cause_lists import describe_alternatives, segment
 from ingest.control_totals import explain_scalar
 from ingest.departments import Department, DepartmentMap, heading_key
 from ingest.errors import MalformedRowError, TruncatedExtractError, UnknownLayoutError
@@ -120,6 +120,7 @@ class _Area:
     lists: list[_CauseListEvent] = field(default_factory=list)
     sub_groups: list[ServiceArea] = field(default_factory=list)
     causes: list[Cause] = field(default_factory=list)
+    finding: str | None = None  # readings of its cause list that add up only against the typography
 
 
 def parse_root_cause_summary(
@@ -573,6 +574,8 @@ def _segment_area(area: _Area, result: ParsedExtract) -> None:
         )
     for note in seg.notes:
         result.warnings.append(ParseWarning(line, f"service area {a.service_area!r}: {note}"))
+    if seg.alternatives:
+        area.finding = describe_alternatives(seg.reading, seg.alternatives)
     for cause in seg.reading.causes:
         area.causes.append(
             Cause(line, a.department, a.directorate, a.service_area, 0, cause.label, cause.count)
@@ -601,6 +604,15 @@ def _heading_total(heading: Heading, members: list[ServiceArea]) -> ControlTotal
     )
 
 
+def _explain_area(diff: int, parts: list[tuple[str, int, int]], finding: str | None) -> str | None:
+    if not diff:
+        return None
+    single = explain_scalar(diff, parts, "cause")
+    if finding is None:
+        return single
+    return f"{finding}; {single}" if single else finding
+
+
 def _area_totals(area: _Area) -> list[ControlTotal]:
     a = area.record
     out: list[ControlTotal] = []
@@ -618,7 +630,7 @@ def _area_totals(area: _Area) -> list[ControlTotal]:
                 a.instances,
                 computed,
                 "ok" if diff == 0 else "failed",
-                explain_scalar(diff, parts, "cause") if diff else None,
+                _explain_area(diff, parts, area.finding),
             )
         )
     if a.upheld_or_partly_upheld is not None:
