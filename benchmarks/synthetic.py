@@ -351,21 +351,44 @@ def _random_sections(
     return sections
 
 
-def random_root_cause_doc(rng: random.Random, council: str, year: int) -> RootCauseDoc:
-    # Names are unique within an extract: the marts' grain is period x council x department x
-    # service area, and two lost headings may map to one department.
+def random_root_cause_doc(
+    rng: random.Random, council: str, year: int, *, shared_names: bool = False
+) -> RootCauseDoc:
+    """Records of one Appendix C. Service-area names are unique within an extract by default;
+    with `shared_names` they are unique only within a department (a directorate, or a section
+    whose department stays unresolved, is one of its own), so the same name, most often
+    'Customer Care', recurs under several departments and several unresolved sections."""
     names = rng.sample(AREA_NAMES, len(AREA_NAMES))
     sub_names = rng.sample(SUB_GROUP_NAMES, len(SUB_GROUP_NAMES))
+    pools: dict[object, tuple[list[str], list[str]]] = {}
+
+    def pool(unit: object) -> tuple[list[str], list[str]]:
+        if not shared_names:
+            return names, sub_names
+        if unit not in pools:
+            own = rng.sample(AREA_NAMES, len(AREA_NAMES))
+            if rng.random() < 0.7:  # taken first: pop() takes from the end
+                own.remove("Customer Care")
+                own.append("Customer Care")
+            pools[unit] = (own, rng.sample(SUB_GROUP_NAMES, len(SUB_GROUP_NAMES)))
+        return pools[unit]
+
     blocks: list[Block] = []
     for department, directorates in rng.sample(DEPARTMENTS, rng.randint(1, len(DEPARTMENTS))):
         for directorate in directorates or (None,):
-            sections = _random_sections(rng, names, sub_names, None, big=rng.random() < 0.2)
+            area_names, subs = pool((department, directorate))
+            sections = _random_sections(rng, area_names, subs, None, big=rng.random() < 0.2)
             if sections:
                 blocks.append(Block(department, directorate, sections))
     for heading, department in rng.sample(LOST_SERVICES, rng.randint(0, 3)):
-        sections = _random_sections(rng, names, sub_names, heading, big=False)
+        if shared_names:  # an unmapped section is a department of its own
+            mapped = rng.random() < 0.5
+            area_names, subs = pool((department, None) if mapped else object())
+            sections = _random_sections(rng, area_names, subs, heading, big=False)
+        else:
+            sections = _random_sections(rng, names, sub_names, heading, big=False)
+            mapped = bool(sections) and rng.random() < 0.75
         if sections:
-            mapped = rng.random() < 0.75
             blocks.append(Block(department, None, sections, heading_lost=True, mapped=mapped))
     if blocks and blocks[0].heading_lost:
         blocks.append(blocks.pop(0))  # lost headings follow a complete one, as in real files
@@ -386,6 +409,7 @@ class ExpectedArea:
     instances: int
     upheld: int | None
     basis: str | None
+    unresolved_section: int | None = None  # first line of its section when 'Unknown'
 
 
 @dataclass(frozen=True)
@@ -500,13 +524,14 @@ def _render_section(
     rows = _distribute(rng, section.areas, section.actions)
     heading = carried[1] if carried and carried[0] == department else None
     first_row = len(w.lines) + 1
-    if block.heading_lost and not block.mapped:
-        expected.unknown_sections.append(first_row)
+    unresolved = first_row if block.heading_lost and not block.mapped else None
+    if unresolved is not None:
+        expected.unknown_sections.append(unresolved)
     directorate = None if block.heading_lost else block.directorate
     for areas, actions in rows:
         line = len(w.lines) + 1
         cause_cell = _root_cause_cell(
-            w, areas, line, department, directorate, block.heading_lost, expected
+            w, areas, line, (department, directorate, unresolved), block.heading_lost, expected
         )
         action_cell, heading = _action_cell(rng, actions, line, department, heading, expected)
         w.add(f"{cause_cell}\t{action_cell}")
@@ -530,8 +555,7 @@ def _root_cause_cell(
     w: _Writer,
     areas: list[Area],
     line: int,
-    department: str,
-    directorate: str | None,
+    unit: tuple[str, str | None, int | None],
     inferred: bool,
     expected: ExpectedRootCauses,
 ) -> str:
@@ -540,7 +564,7 @@ def _root_cause_cell(
     paragraph: list[str] = []  # cause-less areas may share one paragraph with the next area
     for i, area in enumerate(areas):
         text = _area_text(rng, area)
-        _expect_area(area, None, line, department, directorate, inferred, expected)
+        _expect_area(area, None, line, unit, inferred, expected)
         shares = (
             not area.causes and not area.sub_groups and i + 1 < len(areas) and rng.random() < 0.5
         )
@@ -561,7 +585,7 @@ def _root_cause_cell(
                 f"<p><{tag}>{sub.name}{rng.choice(AREA_SEPARATORS)}{_count(sub.instances, rng)} "
                 f"instances</{tag}></p>"
             )
-            _expect_area(sub, area.name, line, department, directorate, inferred, expected)
+            _expect_area(sub, area.name, line, unit, inferred, expected)
             if sub.causes:
                 parts.append(_cause_list(w, sub.causes, line, expected))
                 _expect_causes(sub, line, expected)
@@ -627,22 +651,23 @@ def _expect_area(
     area: Area,
     parent: str | None,
     line: int,
-    department: str,
-    directorate: str | None,
+    unit: tuple[str, str | None, int | None],
     inferred: bool,
     expected: ExpectedRootCauses,
 ) -> None:
+    department, directorate, unresolved = unit
     expected.areas.append(
         ExpectedArea(
-            line,
-            department,
-            directorate,
-            inferred,
-            area.name,
-            parent,
-            area.instances,
-            area.upheld,
-            area.basis,
+            line=line,
+            department=department,
+            directorate=directorate,
+            inferred=inferred,
+            name=area.name,
+            parent=parent,
+            instances=area.instances,
+            upheld=area.upheld,
+            basis=area.basis,
+            unresolved_section=unresolved,
         )
     )
 

@@ -204,10 +204,24 @@ def _candidates(piece: str, bulleted: bool) -> tuple[Candidate, ...]:
         next_label = after[:1].isupper() or bool(_LABEL_START.match(after))
         value = int(m.group(1).replace(",", ""))
         looks = _looks_like_count(separator, next_label, bulleted)
-        found.append(Candidate(label_end, m.end(), value, False, looks))
+        found.append(
+            Candidate(
+                label_end=label_end,
+                end=m.end(),
+                value=value,
+                last_in_bullet=False,
+                looks_like_count=looks,
+            )
+        )
     if found:
         last = found[-1]
-        found[-1] = Candidate(last.label_end, last.end, last.value, True, True)
+        found[-1] = Candidate(
+            label_end=last.label_end,
+            end=last.end,
+            value=last.value,
+            last_in_bullet=True,
+            looks_like_count=True,
+        )
     return tuple(found)
 
 
