@@ -60,9 +60,8 @@ CAUSE_LABELS = (
     "Covid-19 Support",
     "Year 1 Fees",
 )
-# Not generated: a label holding a spaced dash before a number ("Phase – 2 works") reads exactly as
-# a cause and its count; in a list without bullets only the arithmetic can tell, and a changed count
-# can then make the wrong reading add up. The README names this limit.
+# Not generated: a label holding a spaced dash before a number ("Phase – 2 works") reads as a cause
+# and its count, so its list fails its total (docs/parsing.md names this limit).
 AREA_NAMES = (
     "Repairs",
     "Customer Care",
@@ -842,7 +841,7 @@ def render_outcome_matrix(
     w.add()
     w.add("\tOutcomes\tOutcomes" + "\t" * 6)
     w.add("\t".join([HEADER_FIRST[0], *HEADER_CELLS]) + "\t\t")
-    state = {"repaired": False, "dropped": False, "rows": 0}
+    state: dict[str, object] = {"repaired": False, "dropped": False, "rows": 0}
     for dept in doc.departments:
         _row(w, dept.name, dept.cells, state)
         expected.subtotals.append(

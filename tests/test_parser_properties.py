@@ -277,7 +277,7 @@ def _absorbable(doc: RootCauseDoc, block: Block, delta: int) -> bool:
     """Whether a heading's stated total off by `delta` could be met by moving sections across its
     end: its own last sections (delta < 0) or the heading-less sections after it with no mapped
     service (delta > 0). Sections are assigned by that same arithmetic, so such a change is
-    indistinguishable from a correct extract; the README states this limit."""
+    indistinguishable from a correct extract; docs/parsing.md states this limit."""
     sums = [sum(a.instances for a in s.areas) for s in block.sections]
     if delta < 0:
         return any(sum(sums[i:]) == -delta for i in range(1, len(sums)))
