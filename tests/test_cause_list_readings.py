@@ -4,15 +4,14 @@ against its typography becomes (docs/parsing.md, "Cause lists")."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
-
-from typer.testing import CliRunner
 
 from ingest.cause_lists import segment
 from ingest.root_cause_summary import parse_root_cause_summary
 from ingest.text import decode_extract
 from ingest.vocabulary import STATUS_FAILED
-from orchestration.cli import app
 
 
 def _read(text: str, target: int | None) -> list[tuple[str, int]]:
@@ -114,8 +113,13 @@ def test_the_misprinted_list_is_a_failed_total_naming_both_readings(tmp_path: Pa
 
     path = tmp_path / "appendix_c.txt"
     path.write_text(_EXTRACT, encoding="utf-8")
-    res = CliRunner().invoke(
-        app, ["check", str(path), "--kind", "root_cause_summary", "--period", "2019/20"]
+    # The installed command, as a user runs it.
+    res = subprocess.run(
+        [str(Path(sys.executable).parent / "complaints"), "check", str(path)]
+        + ["--kind", "root_cause_summary", "--period", "2019/20"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert res.exit_code == 1, res.output
-    assert "'Stage' 2; 'review' 5" in res.output
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "'Stage' 2; 'review' 5" in res.stdout
