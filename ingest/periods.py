@@ -8,7 +8,13 @@ from typing import Final
 
 from ingest.records import ControlTotal
 from ingest.text import DASHES
-from ingest.vocabulary import FISCAL_YEAR_START_MEASURE, LEVEL_PERIOD, STATUS_FAILED, STATUS_OK
+from ingest.vocabulary import (
+    FISCAL_YEAR_START_MEASURE,
+    LEVEL_PERIOD,
+    PERIOD_SCOPE,
+    STATUS_FAILED,
+    STATUS_OK,
+)
 
 PERIOD_LEVEL: Final = LEVEL_PERIOD
 _D: Final = re.escape(DASHES)
@@ -50,7 +56,7 @@ def check_title_period(stated: str | None, line: int | None, declared: str) -> C
     ok = title_year == declared_year
     return ControlTotal(
         level=LEVEL_PERIOD,
-        scope="title period",
+        scope=PERIOD_SCOPE,
         measure=FISCAL_YEAR_START_MEASURE,
         line=line,
         stated=title_year,

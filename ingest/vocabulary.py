@@ -95,6 +95,10 @@ UNIT_SEPARATOR: Final = " - "
 """Between a department and its directorate: '<department> - <directorate>'."""
 
 
+PERIOD_SCOPE: Final = "title period"
+"""Scope of the `period` total (the title's period against the declared one)."""
+
+
 def unit_scope(department: str, directorate: str | None) -> str:
     """'<department> - <directorate>', or the department alone."""
     return f"{department}{UNIT_SEPARATOR}{directorate}" if directorate else department
@@ -204,7 +208,7 @@ CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
     ControlTotalLevel(
         LEVEL_PERIOD,
         "any",
-        "'title period'",
+        f"{PERIOD_SCOPE!r}",
         (FISCAL_YEAR_START_MEASURE,),
         waivable=True,
         recomputed_in_dbt=False,
