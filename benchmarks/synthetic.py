@@ -24,6 +24,7 @@ it.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 # --- vocabularies ---------------------------------------------------------------------------------
@@ -59,9 +60,8 @@ CAUSE_LABELS = (
     "Covid-19 Support",
     "Year 1 Fees",
 )
-# Not generated: a label holding a spaced dash before a number ("Phase – 2 works") reads exactly as
-# a cause and its count; in a list without bullets only the arithmetic can tell, and a changed count
-# can then make the wrong reading add up. The README names this limit.
+# Not generated: a label holding a spaced dash before a number ("Phase – 2 works") reads as a cause
+# and its count, so its list fails its total (docs/parsing.md names this limit).
 AREA_NAMES = (
     "Repairs",
     "Customer Care",
@@ -350,21 +350,44 @@ def _random_sections(
     return sections
 
 
-def random_root_cause_doc(rng: random.Random, council: str, year: int) -> RootCauseDoc:
-    # Names are unique within an extract: the marts' grain is period x council x department x
-    # service area, and two lost headings may map to one department.
+def random_root_cause_doc(
+    rng: random.Random, council: str, year: int, *, shared_names: bool = False
+) -> RootCauseDoc:
+    """Records of one Appendix C. Service-area names are unique within an extract by default;
+    with `shared_names` they are unique only within a department (a directorate, or a section
+    whose department stays unresolved, is one of its own), so the same name, most often
+    'Customer Care', recurs under several departments and several unresolved sections."""
     names = rng.sample(AREA_NAMES, len(AREA_NAMES))
     sub_names = rng.sample(SUB_GROUP_NAMES, len(SUB_GROUP_NAMES))
+    pools: dict[object, tuple[list[str], list[str]]] = {}
+
+    def pool(unit: object) -> tuple[list[str], list[str]]:
+        if not shared_names:
+            return names, sub_names
+        if unit not in pools:
+            own = rng.sample(AREA_NAMES, len(AREA_NAMES))
+            if rng.random() < 0.7:  # taken first: pop() takes from the end
+                own.remove("Customer Care")
+                own.append("Customer Care")
+            pools[unit] = (own, rng.sample(SUB_GROUP_NAMES, len(SUB_GROUP_NAMES)))
+        return pools[unit]
+
     blocks: list[Block] = []
     for department, directorates in rng.sample(DEPARTMENTS, rng.randint(1, len(DEPARTMENTS))):
         for directorate in directorates or (None,):
-            sections = _random_sections(rng, names, sub_names, None, big=rng.random() < 0.2)
+            area_names, subs = pool((department, directorate))
+            sections = _random_sections(rng, area_names, subs, None, big=rng.random() < 0.2)
             if sections:
                 blocks.append(Block(department, directorate, sections))
     for heading, department in rng.sample(LOST_SERVICES, rng.randint(0, 3)):
-        sections = _random_sections(rng, names, sub_names, heading, big=False)
+        if shared_names:  # an unmapped section is a department of its own
+            mapped = rng.random() < 0.5
+            area_names, subs = pool((department, None) if mapped else object())
+            sections = _random_sections(rng, area_names, subs, heading, big=False)
+        else:
+            sections = _random_sections(rng, names, sub_names, heading, big=False)
+            mapped = bool(sections) and rng.random() < 0.75
         if sections:
-            mapped = rng.random() < 0.75
             blocks.append(Block(department, None, sections, heading_lost=True, mapped=mapped))
     if blocks and blocks[0].heading_lost:
         blocks.append(blocks.pop(0))  # lost headings follow a complete one, as in real files
@@ -385,6 +408,7 @@ class ExpectedArea:
     instances: int
     upheld: int | None
     basis: str | None
+    unresolved_section: int | None = None  # first line of its section when 'Unknown'
 
 
 @dataclass(frozen=True)
@@ -414,12 +438,17 @@ class ExpectedRootCauses:
     causes: list[ExpectedCause] = field(default_factory=list)
     actions: list[ExpectedAction] = field(default_factory=list)
     unknown_sections: list[int] = field(default_factory=list)  # first line of each
+    misread_lists: list[int] = field(default_factory=list)
+    """Lines of cause lists the documented typography reads otherwise than written (a label's
+    number that reads as a count): the parser keeps the typed reading, the service area's total
+    fails and names the reading that adds up. Only rendered when asked (`misread_lists=True`)."""
 
 
 @dataclass
 class _Writer:
     rng: random.Random
     lines: list[str] = field(default_factory=list)
+    misread_lists: bool = False  # whether a list the typography misreads may be written
 
     def add(self, text: str = "") -> int:
         self.lines.append(text)
@@ -432,11 +461,18 @@ def _title_period(rng: random.Random, period: str) -> str:
 
 
 def render_root_cause_summary(
-    doc: RootCauseDoc, rng: random.Random, title_period: str | None = None
+    doc: RootCauseDoc,
+    rng: random.Random,
+    title_period: str | None = None,
+    *,
+    misread_lists: bool = False,
 ) -> tuple[str, ExpectedRootCauses]:
     """The extract's text and what a correct parser reads from it. `title_period` overrides the
-    period written in the title (to test the mismatch finding); "" writes none."""
-    w = _Writer(rng)
+    period written in the title (to test the mismatch finding); "" writes none. With
+    `misread_lists`, a cause list whose bullets were lost may hold a label the typography reads as
+    two causes (`Covid-19 Support`); its line is in `misread_lists`. Without it, such a list keeps
+    its bullets, so the extract is clean."""
+    w = _Writer(rng, misread_lists=misread_lists)
     w.add()
     written = _title_period(rng, doc.period) if title_period is None else title_period
     title = f"Appendix C – {written} Complaints Root Cause Summary & Improvement Actions by Department".replace(
@@ -487,13 +523,14 @@ def _render_section(
     rows = _distribute(rng, section.areas, section.actions)
     heading = carried[1] if carried and carried[0] == department else None
     first_row = len(w.lines) + 1
-    if block.heading_lost and not block.mapped:
-        expected.unknown_sections.append(first_row)
+    unresolved = first_row if block.heading_lost and not block.mapped else None
+    if unresolved is not None:
+        expected.unknown_sections.append(unresolved)
     directorate = None if block.heading_lost else block.directorate
     for areas, actions in rows:
         line = len(w.lines) + 1
         cause_cell = _root_cause_cell(
-            rng, areas, line, department, directorate, block.heading_lost, expected
+            w, areas, line, (department, directorate, unresolved), block.heading_lost, expected
         )
         action_cell, heading = _action_cell(rng, actions, line, department, heading, expected)
         w.add(f"{cause_cell}\t{action_cell}")
@@ -514,19 +551,19 @@ def _distribute(
 
 
 def _root_cause_cell(
-    rng: random.Random,
+    w: _Writer,
     areas: list[Area],
     line: int,
-    department: str,
-    directorate: str | None,
+    unit: tuple[str, str | None, int | None],
     inferred: bool,
     expected: ExpectedRootCauses,
 ) -> str:
+    rng = w.rng
     parts: list[str] = []
     paragraph: list[str] = []  # cause-less areas may share one paragraph with the next area
     for i, area in enumerate(areas):
         text = _area_text(rng, area)
-        _expect_area(area, None, line, department, directorate, inferred, expected)
+        _expect_area(area, None, line, unit, inferred, expected)
         shares = (
             not area.causes and not area.sub_groups and i + 1 < len(areas) and rng.random() < 0.5
         )
@@ -539,7 +576,7 @@ def _root_cause_cell(
             parts.append(f"<p>{' '.join(paragraph)}</p>")
         paragraph = []
         if area.causes:
-            parts.append(_cause_list(rng, area.causes))
+            parts.append(_cause_list(w, area.causes, line, expected))
             _expect_causes(area, line, expected)
         for sub in area.sub_groups:
             tag = rng.choice(["i", "i", "em"])
@@ -547,9 +584,9 @@ def _root_cause_cell(
                 f"<p><{tag}>{sub.name}{rng.choice(AREA_SEPARATORS)}{_count(sub.instances, rng)} "
                 f"instances</{tag}></p>"
             )
-            _expect_area(sub, area.name, line, department, directorate, inferred, expected)
+            _expect_area(sub, area.name, line, unit, inferred, expected)
             if sub.causes:
-                parts.append(_cause_list(rng, sub.causes))
+                parts.append(_cause_list(w, sub.causes, line, expected))
                 _expect_causes(sub, line, expected)
     return " ".join(parts)
 
@@ -563,35 +600,73 @@ def _area_text(rng: random.Random, area: Area) -> str:
     return text
 
 
-def _cause_list(rng: random.Random, causes: list[Cause]) -> str:
-    items = [f"{c.label}{rng.choice(CAUSE_SEPARATORS)}{_count(c.count, rng)}" for c in causes]
+def _cause_list(w: _Writer, causes: list[Cause], line: int, expected: ExpectedRootCauses) -> str:
+    rng = w.rng
+    separators: list[str] = []
+    items: list[str] = []
+    for c in causes:  # one separator then one count per cause: the order of the random draws
+        separators.append(rng.choice(CAUSE_SEPARATORS))
+        items.append(f"{c.label}{separators[-1]}{_count(c.count, rng)}")
     style = rng.random()
     if style < 0.1:  # HTML list items
         return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul> "
-    bullet = "• " if style > 0.25 else ""  # bullets lost in extraction
+    bulleted = style > 0.25  # else bullets lost in extraction
+    if not bulleted and misread_by_typography(causes, separators, bulleted=False):
+        if w.misread_lists:
+            expected.misread_lists.append(line)
+        else:
+            bulleted = True
+    bullet = "• " if bulleted else ""
     return '<ul style="list-style-type: none"> ' + " ".join(bullet + i for i in items) + " "
+
+
+# The typography of a cause list as docs/parsing.md states it, written here apart from the parser
+# so that the oracle does not ask the parser which lists it misreads.
+_LABEL_NUMBER = re.compile(r"(\s?)[-\u2013](\s*)(\d+)\s+(\S+)")
+_LABEL_FIRST_WORD = re.compile(r"[A-Z]|\d+(?:-|st\b|nd\b|rd\b|th\b)")
+
+
+def misread_by_typography(causes: list[Cause], separators: list[str], *, bulleted: bool) -> bool:
+    """Whether the typography reads these labels and counts otherwise than written: a number in a
+    label after a spaced dash (in a list without bullets; under bullets only before a word that
+    starts a label), or glued by a hyphen before a word that starts a label (without bullets);
+    or, without bullets, a count glued to its label whose next label does not start like one."""
+    for i, cause in enumerate(causes):
+        for m in _LABEL_NUMBER.finditer(cause.label):
+            spaced = bool(m.group(1) or m.group(2))
+            starts_label = _LABEL_FIRST_WORD.match(m.group(4)) is not None
+            if (spaced and (starts_label or not bulleted)) or (
+                not spaced and starts_label and not bulleted
+            ):
+                return True
+        glued = separators[i] == separators[i].strip()
+        next_label = causes[i + 1].label if i + 1 < len(causes) else None
+        if not bulleted and glued and next_label and not _LABEL_FIRST_WORD.match(next_label):
+            return True
+    return False
 
 
 def _expect_area(
     area: Area,
     parent: str | None,
     line: int,
-    department: str,
-    directorate: str | None,
+    unit: tuple[str, str | None, int | None],
     inferred: bool,
     expected: ExpectedRootCauses,
 ) -> None:
+    department, directorate, unresolved = unit
     expected.areas.append(
         ExpectedArea(
-            line,
-            department,
-            directorate,
-            inferred,
-            area.name,
-            parent,
-            area.instances,
-            area.upheld,
-            area.basis,
+            line=line,
+            department=department,
+            directorate=directorate,
+            inferred=inferred,
+            name=area.name,
+            parent=parent,
+            instances=area.instances,
+            upheld=area.upheld,
+            basis=area.basis,
+            unresolved_section=unresolved,
         )
     )
 
@@ -766,7 +841,7 @@ def render_outcome_matrix(
     w.add()
     w.add("\tOutcomes\tOutcomes" + "\t" * 6)
     w.add("\t".join([HEADER_FIRST[0], *HEADER_CELLS]) + "\t\t")
-    state = {"repaired": False, "dropped": False, "rows": 0}
+    state: dict[str, object] = {"repaired": False, "dropped": False, "rows": 0}
     for dept in doc.departments:
         _row(w, dept.name, dept.cells, state)
         expected.subtotals.append(

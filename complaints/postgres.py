@@ -177,6 +177,24 @@ def ensure_raw_schema(con: psycopg.Connection[Any]) -> None:
                     sql.Identifier(RAW), sql.Identifier(table), cols
                 )
             )
+        # A raw store written before a record type gained a field lacks its column: add it.
+        cur.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = %s",
+            (RAW,),
+        )
+        present = {(t, c) for t, c in cur.fetchall()}
+        for table, columns in RAW_TABLES.items():
+            for name, kind in columns:
+                if (table, name) not in present:
+                    cur.execute(
+                        sql.SQL("alter table {}.{} add column {} {}").format(
+                            sql.Identifier(RAW),
+                            sql.Identifier(table),
+                            sql.Identifier(name),
+                            sql.SQL(_pg_type(kind)),
+                        )
+                    )
 
 
 def _copy(

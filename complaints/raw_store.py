@@ -42,6 +42,18 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     for table, columns in [*RAW_TABLES.items(), ("waivers", WAIVER_COLUMNS)]:
         cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
         con.execute(f"create table if not exists raw.{table} ({cols})")
+    # A raw store written before a record type gained a field lacks its column: add it (NULL in
+    # the rows already there), so an upgrade keeps the extracts it loaded.
+    present = set(
+        con.execute(
+            "select table_name, column_name from duckdb_columns() "
+            "where schema_name = 'raw' and database_name = current_database()"
+        ).fetchall()
+    )
+    for table, columns in RAW_TABLES.items():
+        for name, sql_type in columns:
+            if (table, name) not in present:
+                con.execute(f'alter table raw.{table} add column "{name}" {sql_type}')
     con.execute(
         f"create table if not exists {FINGERPRINTS_TABLE} "
         "(extract_id VARCHAR not null, fingerprint VARCHAR not null)"
@@ -83,7 +95,8 @@ def replace_extracts(
                 names = [n for n, _ in RAW_TABLES[table]]
                 frame = pd.DataFrame.from_records(rows, columns=names)
                 con.register("_incoming", frame)
-                con.execute(f"insert into raw.{table} select * from _incoming")
+                named = ", ".join(f'"{name}"' for name in names)
+                con.execute(f"insert into raw.{table} ({named}) select * from _incoming")
                 con.unregister("_incoming")
         if fingerprints:
             frame = pd.DataFrame(

@@ -420,7 +420,17 @@ def _build_service_uphold_rates(ctx: GateContext) -> list[Any]:
             "upheld or partly upheld never above instances",
         ),
         _named(
-            _unique_together(["period", "council", "department", "service_area"]),
+            # A section whose department is unresolved is a department of its own.
+            _unique_together(
+                [
+                    "period",
+                    "council",
+                    "department",
+                    "directorate",
+                    "unresolved_section",
+                    "service_area",
+                ]
+            ),
             "grain period x council x department x service area is unique",
         ),
         _named(

@@ -8,21 +8,23 @@ first dash: each number in the list could end a cause.
 
 A *reading* says which numbers are counts. Within a bullet the last number is always a count (a
 bullet is one cause); any earlier number may be one too (a missing bullet) or part of a label.
-The typography suggests one reading (`_looks_like_count`): a number after a spaced dash is a count
-(under bullets only when a label follows it: a lost bullet), one after a plain space belongs to its
-label, and one glued by a hyphen is a count only in a list without bullets and before a label. Of all readings, those whose
-counts add up to the target are the candidates:
+The typography says which (`_looks_like_count`): a number after a spaced dash is a count (under
+bullets only when a label follows it: a lost bullet), one after a plain space belongs to its
+label, and one glued by a hyphen is a count only in a list without bullets and before a label.
 
-- exactly one: it is taken;
-- several: the one with the fewest departures from the typography is taken, then the one with
-  fewer causes, then the one whose counts come first; a warning names the line when the
-  typography does not decide (two candidates depart from it equally) or when the one taken departs
-  from it;
-- none (or no target): the reading closest to the typography is taken and the service area's
-  control total reports the difference. No stated number is ever changed.
+The records are always the *typographic reading*: the one with the fewest departures from the
+typography (none, unless a number the typography calls a count has no label before it), then the
+one with fewer causes, then the one whose counts come first. The arithmetic checks it and never
+replaces it:
 
-A reading taken against the typography is reported too, so a number read as part of a label (or
-a label split at a missing bullet) is never a silent decision.
+- it adds up to the target (or there is no target): it is taken;
+- it does not: it is still taken, so the service area's control total fails, and the readings
+  that depart from the typography but add up are returned as `alternatives` (best first, by the
+  same order) for the report to show beside it. Reading a number against the typography invents
+  or drops a cause and moves digits between a label and a count, so only a person can confirm
+  it (by correcting the extract, or by waiving the failed total to publish the list as typed).
+
+No stated number is ever changed.
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ class Segmentation:
     reading: Reading
     leftovers: tuple[str, ...]  # text in the list that holds no count (not counted)
     notes: tuple[str, ...]  # why the reading was taken, when that was a decision
+    alternatives: tuple[Reading, ...] = ()
+    """Readings that add up to the target where the one taken does not, each departing from the
+    typography (best first): a finding, never taken."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,35 +128,35 @@ def _choose(bullets: list[_Bullet], target: int | None, leftovers: tuple[str, ..
     overall = _best(bullets, None)
     if not overall:  # no number in the list has a label before it
         return Segmentation(Reading((), 0), (*leftovers, *(b.text for b in bullets)), ())
-    matching = _best(bullets, target) if target is not None else []
-    if not matching:
-        return Segmentation(overall[0], leftovers, _notes(overall[0], None, None))
-    other = matching[1] if len(matching) > 1 else None
-    return Segmentation(matching[0], leftovers, _notes(matching[0], other, target))
+    typographic = overall[0]
+    notes = _notes(typographic)
+    if target is None or typographic.total == target:
+        return Segmentation(typographic, leftovers, notes)
+    alternatives = tuple(_best(bullets, target))
+    return Segmentation(typographic, leftovers, notes, alternatives)
 
 
-def _notes(reading: Reading, other: Reading | None, target: int | None) -> tuple[str, ...]:
-    """Nothing when the reading follows the typography and no other one does as well."""
-    if other is not None and other.departures == reading.departures:
-        return (
-            f"several readings of the cause list add up to {target} and the typography does not "
-            f"decide between them; took the one with fewer causes, then with earlier counts: "
-            f"{reading.describe()} (also adds up: {other.describe()})",
-        )
+def _notes(reading: Reading) -> tuple[str, ...]:
+    """Nothing when the reading follows the typography; a departure is forced only when a number
+    the typography calls a count has no label before it."""
     if not reading.departures:
         return ()
-    if target is None:
-        why = "no reading adds up; this one is closest to the typography"
-    elif other is None:
-        why = f"the only reading whose counts add up to the stated {target}"
-    else:
-        why = (
-            f"several readings add up to the stated {target}; this one departs from the "
-            f"typography least (also adds up: {other.describe()})"
-        )
     return (
-        f"cause list read against its typography in {reading.departures} place(s), {why}: "
-        f"{reading.describe()}",
+        f"cause list read against its typography in {reading.departures} place(s), where a "
+        f"number that reads as a count has no label before it: {reading.describe()}",
+    )
+
+
+def describe_alternatives(taken: Reading, alternatives: tuple[Reading, ...]) -> str:
+    """The finding a failed service-area total carries when other readings add up."""
+    shown = " | or: ".join(
+        f"{a.describe()} (against the typography in {a.departures} place(s))" for a in alternatives
+    )
+    return (
+        f"the cause list as typed reads {taken.describe()} (total {taken.total}); only a reading "
+        f"against its typography adds up: {shown}. Each such reading invents or drops a cause, "
+        "so it is never taken: correct the extract if it is right, or waive this total to "
+        "publish the list as typed"
     )
 
 
@@ -199,10 +204,24 @@ def _candidates(piece: str, bulleted: bool) -> tuple[Candidate, ...]:
         next_label = after[:1].isupper() or bool(_LABEL_START.match(after))
         value = int(m.group(1).replace(",", ""))
         looks = _looks_like_count(separator, next_label, bulleted)
-        found.append(Candidate(label_end, m.end(), value, False, looks))
+        found.append(
+            Candidate(
+                label_end=label_end,
+                end=m.end(),
+                value=value,
+                last_in_bullet=False,
+                looks_like_count=looks,
+            )
+        )
     if found:
         last = found[-1]
-        found[-1] = Candidate(last.label_end, last.end, last.value, True, True)
+        found[-1] = Candidate(
+            label_end=last.label_end,
+            end=last.end,
+            value=last.value,
+            last_in_bullet=True,
+            looks_like_count=True,
+        )
     return tuple(found)
 
 

@@ -14,6 +14,12 @@ from typing import Final
 
 from ingest.records import Coverage, ParsedExtract, StatedNumber
 from ingest.root_cause_summary import area_scope
+from ingest.vocabulary import (
+    LEVEL_DEPARTMENT,
+    LEVEL_GRAND_TOTAL,
+    LEVEL_ROOT_CAUSE,
+    LEVEL_SERVICE_AREA,
+)
 
 BOUNDED: Final = "bounded"
 UNVERIFIED: Final = "unverified"
@@ -47,11 +53,17 @@ def verification(parsed: ParsedExtract) -> tuple[list[Coverage], list[StatedNumb
 
 def _coverage(kind: str, c: Counter[str]) -> Coverage:
     verified, bounded, unverified = c["verified"], c[BOUNDED], c[UNVERIFIED]
-    return Coverage(kind, verified + bounded + unverified, verified, bounded, unverified)
+    return Coverage(
+        kind=kind,
+        stated=verified + bounded + unverified,
+        verified=verified,
+        bounded=bounded,
+        unverified=unverified,
+    )
 
 
 def _not_verified(parsed: ParsedExtract) -> list[StatedNumber]:
-    compared = {(c.line, c.scope) for c in parsed.control_totals if c.level == "service_area"}
+    compared = {(c.line, c.scope) for c in parsed.control_totals if c.level == LEVEL_SERVICE_AREA}
     out: list[StatedNumber] = []
     for area in parsed.service_areas:
         scope = area_scope(area)
@@ -64,23 +76,23 @@ def _not_verified(parsed: ParsedExtract) -> list[StatedNumber]:
         if not checked:
             out.append(
                 StatedNumber(
-                    area.line,
-                    "service_area_instances",
-                    scope,
-                    area.instances,
-                    UNVERIFIED,
-                    "no heading total above it and no cause list or sub-group adding up to it",
+                    line=area.line,
+                    kind="service_area_instances",
+                    scope=scope,
+                    value=area.instances,
+                    verification=UNVERIFIED,
+                    reason="no heading total above it and no cause list or sub-group adding up to it",
                 )
             )
         if area.upheld_or_partly_upheld is not None:
             out.append(
                 StatedNumber(
-                    area.line,
-                    "upheld_or_partly_upheld",
-                    scope,
-                    area.upheld_or_partly_upheld,
-                    BOUNDED,
-                    "only checked not to exceed the service area's instances",
+                    line=area.line,
+                    kind="upheld_or_partly_upheld",
+                    scope=scope,
+                    value=area.upheld_or_partly_upheld,
+                    verification=BOUNDED,
+                    reason="only checked not to exceed the service area's instances",
                 )
             )
     return out
@@ -91,8 +103,11 @@ def _outcome_matrix(parsed: ParsedExtract) -> list[Coverage]:
     by_level = Counter(s.level for s in parsed.subtotals)
     kinds = {
         "issue_type_cells": rows,
-        "root_cause_cells": by_level["root_cause"] * _OUTCOME_CELLS,
-        "department_cells": by_level["department"] * _OUTCOME_CELLS,
-        "grand_total_cells": by_level["grand_total"] * _OUTCOME_CELLS,
+        "root_cause_cells": by_level[LEVEL_ROOT_CAUSE] * _OUTCOME_CELLS,
+        "department_cells": by_level[LEVEL_DEPARTMENT] * _OUTCOME_CELLS,
+        "grand_total_cells": by_level[LEVEL_GRAND_TOTAL] * _OUTCOME_CELLS,
     }
-    return [Coverage(kind, n, n, 0, 0) for kind, n in kinds.items()]
+    return [
+        Coverage(kind=kind, stated=n, verified=n, bounded=0, unverified=0)
+        for kind, n in kinds.items()
+    ]

@@ -37,11 +37,24 @@ from ingest.records import (
     Subtotal,
 )
 from ingest.text import squash, strip_tags
+from ingest.vocabulary import (
+    GRAND_TOTAL,
+    LEVEL_DEPARTMENT,
+    LEVEL_GRAND_TOTAL,
+    LEVEL_ROOT_CAUSE,
+    LEVEL_ROW,
+    STATUS_FAILED,
+    STATUS_OK,
+    TOTAL_MEASURE,
+    UNNAMED_ROW,
+    root_cause_scope,
+    row_scope,
+)
 
 HEADER_KEY = "departmentrootcauseandissuetype"
 """The header row's first cell folded to letters: 'Department, Root Cause and Issue types' in any
 spacing, case or punctuation."""
-MEASURES: tuple[str, ...] = (*OUTCOME_COLUMNS, "total")
+MEASURES: tuple[str, ...] = (*OUTCOME_COLUMNS, TOTAL_MEASURE)
 _NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})*$|^\d+$")
 _LONE_LETTER = re.compile(r"^[A-Za-z]$")
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
@@ -555,29 +568,29 @@ def _settle_noise_rows(
             before = row.fmt()
             row.values[5] = row.outcome_sum
             row.has_total = True
-            row.name = "(unnamed row)"
+            row.name = UNNAMED_ROW
             block.children.append(row)
             result.repairs.append(
                 Repair(
-                    row.line,
-                    "value_repaired",
-                    row.raw,
-                    before,
-                    row.fmt(),
-                    f"row has no name or total, but the {scope} subtotal only reconciles with "
-                    "its cells included; total set to the sum of its cells",
+                    line=row.line,
+                    kind="value_repaired",
+                    raw_text=row.raw,
+                    before=before,
+                    after=row.fmt(),
+                    reason=f"row has no name or total, but the {scope} subtotal only reconciles "
+                    "with its cells included; total set to the sum of its cells",
                 )
             )
         else:
             result.repairs.append(
                 Repair(
-                    row.line,
-                    "row_dropped",
-                    row.raw,
-                    row.fmt(),
-                    "",
-                    f"row has no name and no total, and the arithmetic of root cause {scope} "
-                    "reconciles only without it: it belongs to no subtotal",
+                    line=row.line,
+                    kind="row_dropped",
+                    raw_text=row.raw,
+                    before=row.fmt(),
+                    after="",
+                    reason=f"row has no name and no total, and the arithmetic of root cause "
+                    f"{scope} reconciles only without it: it belongs to no subtotal",
                 )
             )
     block.children.sort(key=lambda r: r.line)
@@ -596,14 +609,15 @@ def _fix_cells(
         row.values[col] = new
         result.repairs.append(
             Repair(
-                row.line,
-                "value_repaired",
-                row.raw,
-                before,
-                row.fmt(),
-                f"row cells added up to {row.total + old - new} but its total is {row.total}; "
-                f"setting {MEASURES[col]} {old} -> {new} is the only single-cell change that makes "
-                f"both the row and every outcome column of root cause {scope} add up",
+                line=row.line,
+                kind="value_repaired",
+                raw_text=row.raw,
+                before=before,
+                after=row.fmt(),
+                reason=f"row cells added up to {row.total + old - new} but its total is "
+                f"{row.total}; setting {MEASURES[col]} {old} -> {new} is the only single-cell "
+                f"change that makes both the row and every outcome column of root cause {scope} "
+                "add up",
             )
         )
 
@@ -612,7 +626,19 @@ def _fix_cells(
 
 
 def _subtotal(row: _Row, level: str, dept: str | None, rc: str | None) -> Subtotal:
-    return Subtotal(row.line, level, dept, rc, *row.values)  # type: ignore[arg-type]
+    v = row.values
+    return Subtotal(
+        line=row.line,
+        level=level,  # type: ignore[arg-type]
+        department=dept,
+        root_cause=rc,
+        withdrawn=v[0],
+        not_upheld=v[1],
+        partly_upheld=v[2],
+        rejected=v[3],
+        upheld=v[4],
+        total=v[5],
+    )
 
 
 def _emit(departments: list[tuple[_Row, list[_Block]]], grand: _Row, result: ParsedExtract) -> None:
@@ -620,55 +646,56 @@ def _emit(departments: list[tuple[_Row, list[_Block]]], grand: _Row, result: Par
     append = result.outcome_rows.append
     # Every row's own total is checked; only a failing one becomes a control-total record (the
     # number checked is kept), so the report stays readable and the parser fast.
-    to_check: list[tuple[_Row, str]] = [(grand, "Grand Total")]
+    to_check: list[tuple[_Row, str]] = [(grand, GRAND_TOTAL)]
     dropped = {r.line for r in result.repairs if r.kind == "row_dropped"}
     for dept, blocks in departments:
         dname = dept.name
-        result.subtotals.append(_subtotal(dept, "department", dname, None))
+        result.subtotals.append(_subtotal(dept, LEVEL_DEPARTMENT, dname, None))
         to_check.append((dept, dname))
         for block in blocks:
             rc = block.parent
             rcname = rc.name
-            result.subtotals.append(_subtotal(rc, "root_cause", dname, rcname))
-            to_check.append((rc, f"{dname} / {rcname}"))
+            result.subtotals.append(_subtotal(rc, LEVEL_ROOT_CAUSE, dname, rcname))
+            rc_scope = root_cause_scope(dname, rcname)
+            to_check.append((rc, rc_scope))
             for child in block.children:
                 ordinal += 1
                 v = child.values
                 if not child.name:
                     result.warnings.append(
                         ParseWarning(
-                            child.line, "issue-type row has no name; kept as '(unnamed row)'"
+                            child.line, f"issue-type row has no name; kept as {UNNAMED_ROW!r}"
                         )
                     )
                 append(
                     OutcomeRow(
-                        child.line,
-                        dname,
-                        rcname,
-                        child.name or "(unnamed row)",
-                        ordinal,
-                        v[0],
-                        v[1],
-                        v[2],
-                        v[3],
-                        v[4],
-                        v[5],
+                        line=child.line,
+                        department=dname,
+                        root_cause=rcname,
+                        issue_type=child.name or UNNAMED_ROW,
+                        ordinal=ordinal,
+                        withdrawn=v[0],
+                        not_upheld=v[1],
+                        partly_upheld=v[2],
+                        rejected=v[3],
+                        upheld=v[4],
+                        total=v[5],
                     )
                 )
                 result.rows_checked += 1
                 if v[0] + v[1] + v[2] + v[3] + v[4] != v[5]:
                     result.control_totals.append(
-                        _row_failure(child, f"{dname} / {rcname} / {child.name}")
+                        _row_failure(child, row_scope(dname, rcname, child.name))
                     )
             for row in block.noise:
                 if row.line not in dropped:
                     result.warnings.append(
                         ParseWarning(row.line, f"nameless row without a total ignored: {row.raw!r}")
                     )
-            _compare(result, "root_cause", f"{dname} / {rcname}", rc, block.children, block.sums)
-        _compare(result, "department", dname, dept, [b.parent for b in blocks])
-    result.subtotals.append(_subtotal(grand, "grand_total", None, None))
-    _compare(result, "grand_total", "Grand Total", grand, [d for d, _ in departments])
+            _compare(result, LEVEL_ROOT_CAUSE, rc_scope, rc, block.children, block.sums)
+        _compare(result, LEVEL_DEPARTMENT, dname, dept, [b.parent for b in blocks])
+    result.subtotals.append(_subtotal(grand, LEVEL_GRAND_TOTAL, None, None))
+    _compare(result, LEVEL_GRAND_TOTAL, GRAND_TOTAL, grand, [d for d, _ in departments])
     for row, scope in to_check:
         result.rows_checked += 1
         if row.outcome_sum != row.total:
@@ -677,14 +704,14 @@ def _emit(departments: list[tuple[_Row, list[_Block]]], grand: _Row, result: Par
 
 def _row_failure(row: _Row, scope: str) -> ControlTotal:
     return ControlTotal(
-        "row",
-        scope,
-        "total",
-        row.line,
-        row.total,
-        row.outcome_sum,
-        "failed",
-        "the row's outcome cells do not add up to its own total",
+        level=LEVEL_ROW,
+        scope=scope,
+        measure=TOTAL_MEASURE,
+        line=row.line,
+        stated=row.total,
+        computed=row.outcome_sum,
+        status=STATUS_FAILED,
+        explanation="the row's outcome cells do not add up to its own total",
     )
 
 
@@ -707,16 +734,20 @@ def _compare(
         ok = diff[j] == 0
         result.control_totals.append(
             ControlTotal(
-                level,
-                scope,
-                measure,
-                parent.line,
-                parent.values[j],
-                computed[j],
-                "ok" if ok else "failed",
-                None if ok else explanation,
+                level=level,
+                scope=scope,
+                measure=measure,
+                line=parent.line,
+                stated=parent.values[j],
+                computed=computed[j],
+                status=STATUS_OK if ok else STATUS_FAILED,
+                explanation=None if ok else explanation,
             )
         )
 
 
-_CHILD = {"root_cause": "issue type", "department": "root cause", "grand_total": "department"}
+_CHILD = {
+    LEVEL_ROOT_CAUSE: "issue type",
+    LEVEL_DEPARTMENT: "root cause",
+    LEVEL_GRAND_TOTAL: "department",
+}

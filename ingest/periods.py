@@ -8,8 +8,15 @@ from typing import Final
 
 from ingest.records import ControlTotal
 from ingest.text import DASHES
+from ingest.vocabulary import (
+    FISCAL_YEAR_START_MEASURE,
+    LEVEL_PERIOD,
+    PERIOD_SCOPE,
+    STATUS_FAILED,
+    STATUS_OK,
+)
 
-PERIOD_LEVEL: Final = "period"
+PERIOD_LEVEL: Final = LEVEL_PERIOD
 _D: Final = re.escape(DASHES)
 _IN_TEXT: Final = re.compile(
     rf"(?<![\d/])((?:19|20)\d{{2}})\s*(?:/|[{_D}]|\bto\b)\s*((?:19|20)?\d{{2}})(?![\d/])", re.I
@@ -48,14 +55,14 @@ def check_title_period(stated: str | None, line: int | None, declared: str) -> C
         return None
     ok = title_year == declared_year
     return ControlTotal(
-        PERIOD_LEVEL,
-        "title period",
-        "fiscal_year_start",
-        line,
-        title_year,
-        declared_year,
-        "ok" if ok else "failed",
-        None
+        level=LEVEL_PERIOD,
+        scope=PERIOD_SCOPE,
+        measure=FISCAL_YEAR_START_MEASURE,
+        line=line,
+        stated=title_year,
+        computed=declared_year,
+        status=STATUS_OK if ok else STATUS_FAILED,
+        explanation=None
         if ok
         else f"the title (line {line}) states {stated}, but {declared} was declared for this "
         "file: the manifest may name the wrong file or the wrong period",

@@ -43,13 +43,13 @@ class ExtractMeta:
     def of(cls, entry: ManifestEntry, data: bytes) -> ExtractMeta:
         """The metadata of a manifest entry whose file holds `data`."""
         return cls(
-            entry.extract_id,
-            entry.council,
-            entry.period,
-            entry.kind,
-            entry.path,
-            hashlib.sha256(data).hexdigest(),
-            entry.source_url,
+            extract_id=entry.extract_id,
+            council=entry.council,
+            period=entry.period,
+            kind=entry.kind,
+            path=entry.path,
+            sha256=hashlib.sha256(data).hexdigest(),
+            source_url=entry.source_url,
         )
 
 

@@ -13,13 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-OUTCOME_COLUMNS: tuple[str, ...] = (
-    "withdrawn",
-    "not_upheld",
-    "partly_upheld",
-    "rejected",
-    "upheld",
-)
+from ingest.vocabulary import OUTCOME_NAMES, STATUS_FAILED
+
+OUTCOME_COLUMNS: tuple[str, ...] = OUTCOME_NAMES
 """Outcome columns of Appendix 1, in source order; the sixth column is their ``total``."""
 
 Kind = Literal["root_cause_summary", "outcome_matrix"]
@@ -52,6 +48,9 @@ class ServiceArea:
     upheld_or_partly_upheld: int | None
     upheld_basis: str | None
     """The wording the count was stated with: 'upheld/partly upheld', 'upheld', 'partly upheld'."""
+    unresolved_section: int | None = None
+    """First line of its table section when its department is unresolved ('Unknown'): each such
+    section is a department of its own, so two of them never merge. None when resolved."""
 
 
 @dataclass(slots=True)
@@ -65,6 +64,8 @@ class Cause:
     ordinal: int
     cause_label: str
     instances: int
+    unresolved_section: int | None = None
+    """As its service area's (see ServiceArea.unresolved_section)."""
 
 
 @dataclass(slots=True)
@@ -78,6 +79,8 @@ class Action:
     service_heading: str | None
     ordinal: int
     action_text: str
+    unresolved_section: int | None = None
+    """As its section's service areas' (see ServiceArea.unresolved_section)."""
 
 
 @dataclass(slots=True)
@@ -219,7 +222,7 @@ class ParsedExtract:
 
     @property
     def failed_totals(self) -> list[ControlTotal]:
-        return [c for c in self.control_totals if c.status == "failed"]
+        return [c for c in self.control_totals if c.status == STATUS_FAILED]
 
     @property
     def reconciles(self) -> bool:

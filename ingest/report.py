@@ -15,7 +15,14 @@ from dataclasses import asdict
 from typing import Any
 
 from ingest.records import ParsedExtract, UnresolvedSection
-from ingest.root_cause_summary import UNKNOWN_DEPARTMENT
+from ingest.vocabulary import (
+    LEVEL_DEPARTMENT,
+    LEVEL_ROOT_CAUSE,
+    LEVEL_ROW,
+    STATUS_FAILED,
+    STATUS_OK,
+    UNKNOWN_DEPARTMENT,
+)
 
 _PLACEHOLDER = "<department>"
 
@@ -27,8 +34,10 @@ def build_report(
     for c in parsed.control_totals:
         by_level.setdefault(c.level, Counter())[c.status] += 1
     if parsed.kind == "outcome_matrix":
-        failed_rows = sum(1 for c in parsed.control_totals if c.level == "row")
-        by_level["row"] = Counter(ok=parsed.rows_checked - failed_rows, failed=failed_rows)
+        failed_rows = sum(1 for c in parsed.control_totals if c.level == LEVEL_ROW)
+        by_level[LEVEL_ROW] = Counter(
+            {STATUS_OK: parsed.rows_checked - failed_rows, STATUS_FAILED: failed_rows}
+        )
     return {
         "file": parsed.source,
         "kind": parsed.kind,
@@ -41,7 +50,7 @@ def build_report(
         "found": _found(parsed),
         "record_counts": _counts(parsed),
         "control_totals_summary": {
-            level: {"ok": n.get("ok", 0), "failed": n.get("failed", 0)}
+            level: {STATUS_OK: n.get(STATUS_OK, 0), STATUS_FAILED: n.get(STATUS_FAILED, 0)}
             for level, n in by_level.items()
         },
         "control_totals": [
@@ -81,9 +90,9 @@ def _found(parsed: ParsedExtract) -> dict[str, Any]:
         "departments": [
             {"line": s.line, "department": s.department, "total": s.total}
             for s in parsed.subtotals
-            if s.level == "department"
+            if s.level == LEVEL_DEPARTMENT
         ],
-        "root_cause_subtotals": sum(1 for s in parsed.subtotals if s.level == "root_cause"),
+        "root_cause_subtotals": sum(1 for s in parsed.subtotals if s.level == LEVEL_ROOT_CAUSE),
     }
 
 
@@ -100,8 +109,8 @@ def _counts(parsed: ParsedExtract) -> dict[str, int]:
             ),
         }
     return {
-        "departments": sum(1 for s in parsed.subtotals if s.level == "department"),
-        "root_cause_subtotals": sum(1 for s in parsed.subtotals if s.level == "root_cause"),
+        "departments": sum(1 for s in parsed.subtotals if s.level == LEVEL_DEPARTMENT),
+        "root_cause_subtotals": sum(1 for s in parsed.subtotals if s.level == LEVEL_ROOT_CAUSE),
         "issue_type_rows": len(parsed.outcome_rows),
         "complaints": sum(r.total for r in parsed.outcome_rows),
     }
@@ -160,7 +169,7 @@ def _header(report: dict[str, Any], out: list[str]) -> None:
 
 
 def _total_line(c: dict[str, Any]) -> str:
-    mark = "ok    " if c["status"] == "ok" else "FAILED"
+    mark = "ok    " if c["status"] == STATUS_OK else "FAILED"
     return (
         f"  {mark} line {c['line']:>4}  {c['level']:<20} {c['scope']} [{c['measure']}]: "
         f"stated {c['stated']}, computed {c['computed']}, difference {c['difference']:+d}"
@@ -168,7 +177,7 @@ def _total_line(c: dict[str, Any]) -> str:
 
 
 def _failures(report: dict[str, Any], out: list[str]) -> None:
-    failed = [c for c in report["control_totals"] if c["status"] != "ok"]
+    failed = [c for c in report["control_totals"] if c["status"] != STATUS_OK]
     if not failed:
         return
     out.append(f"Failures ({len(failed)})")

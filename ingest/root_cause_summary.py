@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from ingest.cause_lists import segment
+from ingest.cause_lists import describe_alternatives, segment
 from ingest.control_totals import explain_scalar
 from ingest.departments import Department, DepartmentMap, heading_key
 from ingest.errors import MalformedRowError, TruncatedExtractError, UnknownLayoutError
@@ -40,8 +40,18 @@ from ingest.records import (
     UnresolvedSection,
 )
 from ingest.text import DASHES, squash, strip_tags
+from ingest.vocabulary import (
+    INSTANCES_MEASURE,
+    LEVEL_HEADING,
+    LEVEL_SERVICE_AREA,
+    LEVEL_SERVICE_AREA_UPHELD,
+    STATUS_FAILED,
+    STATUS_OK,
+    UNKNOWN_DEPARTMENT,
+    UPHELD_WITHIN_INSTANCES_MEASURE,
+    service_area_scope,
+)
 
-UNKNOWN_DEPARTMENT: Final = "Unknown"
 _D: Final = re.escape(DASHES)
 _HEADING: Final = re.compile(
     r"^(?P<text>[^\t]*?)\s*\(\s*(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+instances?\s*\)\s*$", re.I
@@ -120,6 +130,7 @@ class _Area:
     lists: list[_CauseListEvent] = field(default_factory=list)
     sub_groups: list[ServiceArea] = field(default_factory=list)
     causes: list[Cause] = field(default_factory=list)
+    finding: str | None = None  # readings of its cause list that add up only against the typography
 
 
 def parse_root_cause_summary(
@@ -241,7 +252,13 @@ def _heading_line(raw: str, lineno: int) -> Heading | None:
     text = squash(match.group("text"))
     parts = re.split(rf"\s+[{_D}]\s+", text, maxsplit=1)
     directorate = parts[1] if len(parts) > 1 else None
-    return Heading(lineno, text, parts[0], directorate, _int(match.group("n")))
+    return Heading(
+        line=lineno,
+        heading_text=text,
+        department=parts[0],
+        directorate=directorate,
+        stated_instances=_int(match.group("n")),
+    )
 
 
 def _int(text: str) -> int:
@@ -297,12 +314,12 @@ def _area_events(plain: str, nested: bool, lineno: int, result: ParsedExtract) -
         basis = m.group("basis")
         events.append(
             _AreaEvent(
-                lineno,
-                name,
-                _int(m.group("n")),
-                _int(m.group("u")) if m.group("u") else None,
-                _basis(basis) if basis else None,
-                nested,
+                line=lineno,
+                name=name,
+                instances=_int(m.group("n")),
+                upheld=_int(m.group("u")) if m.group("u") else None,
+                basis=_basis(basis) if basis else None,
+                nested=nested,
             )
         )
     _leftover(plain[end:], lineno, result, "service-area paragraph")
@@ -374,6 +391,7 @@ def _assign(
     owner = _Owner()
     carried: tuple[str, str | None] | None = None  # (department, service heading) across sections
     section_no = 0
+    named: dict[tuple[str, str | None, int | None, str], int] = {}  # service areas -> first line
     for item in items:
         if isinstance(item, Heading):
             owner = _Owner(item)
@@ -384,15 +402,56 @@ def _assign(
         if _belongs_to_heading(owner, item, departments, result):
             h = owner.heading
             assert h is not None
-            dept, inferred, own = Department(h.department, h.directorate), False, True
+            unit = _Unit(Department(h.department, h.directorate), inferred=False)
+            own = True
         else:
-            dept, inferred, own = _infer(item, departments, result), True, False
-        service_heading = carried[1] if carried and carried[0] == dept.department else None
+            unit, own = _infer(item, departments, result), False
+        department = unit.department.department
+        service_heading = carried[1] if carried and carried[0] == department else None
         service_heading = _read_section(
-            item, section_no, dept, inferred, own, owner, service_heading, areas, result
+            item, section_no, unit, own, owner, service_heading, areas, result
         )
-        carried = (dept.department, service_heading)
+        carried = (department, service_heading)
+        for area in areas[len(areas) - _areas_in(item) :]:
+            _check_unique(area.record, named, result.source)
     return areas, headings
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """The department a section's records belong to. A section whose department is unresolved
+    is a unit of its own (named by its first line), so two such sections never merge."""
+
+    department: Department
+    inferred: bool
+    unresolved_section: int | None = None
+
+
+def _areas_in(section: _Section) -> int:
+    return sum(1 for ev in section.events if isinstance(ev, _AreaEvent))
+
+
+def _check_unique(
+    area: ServiceArea, named: dict[tuple[str, str | None, int | None, str], int], source: str
+) -> None:
+    """The warehouse keys a service area by its name within its department (and unresolved
+    section); a name listed twice there would merge two service areas into one."""
+    key = (area.department, area.directorate, area.unresolved_section, area.service_area)
+    if key in named:
+        fix = (
+            "map the Actions headings of these sections to different departments in the "
+            "manifest entry"
+            if area.department_inferred
+            else "correct the extract"
+        )
+        raise MalformedRowError(
+            source,
+            area.line,
+            f"service area {area.service_area!r} is listed twice under department "
+            f"{area.department!r} (lines {named[key]} and {area.line}); the warehouse names a "
+            f"service area once per department: {fix}",
+        )
+    named[key] = area.line
 
 
 def _belongs_to_heading(
@@ -436,8 +495,7 @@ def _mapped_departments(section: _Section, departments: DepartmentMap) -> list[D
 def _read_section(
     section: _Section,
     section_no: int,
-    dept: Department,
-    inferred: bool,
+    unit: _Unit,
     own: bool,
     owner: _Owner,
     service_heading: str | None,
@@ -445,11 +503,12 @@ def _read_section(
     result: ParsedExtract,
 ) -> str | None:
     """Turn one section's events into areas and actions; returns the service heading in force."""
+    dept = unit.department
     parent: _Area | None = None
     current: _Area | None = None
     for ev in section.events:
         if isinstance(ev, _AreaEvent):
-            current = _new_area(ev, section_no, dept, inferred, parent, result)
+            current = _new_area(ev, section_no, unit, parent, result)
             areas.append(current)
             if current.record.parent_service_area is None:
                 parent = current
@@ -472,13 +531,14 @@ def _read_section(
         else:
             result.actions.append(
                 Action(
-                    ev.line,
-                    dept.department,
-                    dept.directorate,
-                    inferred,
-                    service_heading,
-                    len(result.actions) + 1,
-                    ev.text,
+                    line=ev.line,
+                    department=dept.department,
+                    directorate=dept.directorate,
+                    department_inferred=unit.inferred,
+                    service_heading=service_heading,
+                    ordinal=len(result.actions) + 1,
+                    action_text=ev.text,
+                    unresolved_section=unit.unresolved_section,
                 )
             )
     return service_heading
@@ -487,8 +547,7 @@ def _read_section(
 def _new_area(
     ev: _AreaEvent,
     section_no: int,
-    dept: Department,
-    inferred: bool,
+    unit: _Unit,
     parent: _Area | None,
     result: ParsedExtract,
 ) -> _Area:
@@ -498,28 +557,31 @@ def _new_area(
             ParseWarning(ev.line, f"italic sub-group {ev.name!r} has no service area above it")
         )
     record = ServiceArea(
-        ev.line,
-        section_no,
-        dept.department,
-        dept.directorate,
-        inferred,
-        ev.name,
-        nested_under,
-        ev.instances,
-        ev.upheld,
-        ev.basis,
+        line=ev.line,
+        section=section_no,
+        department=unit.department.department,
+        directorate=unit.department.directorate,
+        department_inferred=unit.inferred,
+        service_area=ev.name,
+        parent_service_area=nested_under,
+        instances=ev.instances,
+        upheld_or_partly_upheld=ev.upheld,
+        upheld_basis=ev.basis,
+        unresolved_section=unit.unresolved_section,
     )
     result.service_areas.append(record)
     return _Area(record)
 
 
-def _infer(section: _Section, departments: DepartmentMap, result: ParsedExtract) -> Department:
+def _infer(section: _Section, departments: DepartmentMap, result: ParsedExtract) -> _Unit:
     named = [ev.text for ev in section.events if isinstance(ev, _ServiceHeadingEvent)]
     found = _mapped_departments(section, departments)
     first, last = section.lines()
     where = f"lines {first}-{last}"
     if not found:
-        result.unresolved_sections.append(UnresolvedSection(first, last, tuple(named)))
+        result.unresolved_sections.append(
+            UnresolvedSection(first_line=first, last_line=last, service_headings=tuple(named))
+        )
         result.warnings.append(
             ParseWarning(
                 section.line,
@@ -528,7 +590,7 @@ def _infer(section: _Section, departments: DepartmentMap, result: ParsedExtract)
                 f"{UNKNOWN_DEPARTMENT!r}",
             )
         )
-        return Department(UNKNOWN_DEPARTMENT)
+        return _Unit(Department(UNKNOWN_DEPARTMENT), inferred=True, unresolved_section=first)
     if len(found) > 1:
         result.warnings.append(
             ParseWarning(
@@ -537,7 +599,7 @@ def _infer(section: _Section, departments: DepartmentMap, result: ParsedExtract)
                 f"({', '.join(d.department for d in found)}); using the first one named",
             )
         )
-    return found[0]
+    return _Unit(found[0], inferred=True)
 
 
 # --- pass 3: cause lists segmented against their targets; control totals ---------------------------
@@ -573,16 +635,26 @@ def _segment_area(area: _Area, result: ParsedExtract) -> None:
         )
     for note in seg.notes:
         result.warnings.append(ParseWarning(line, f"service area {a.service_area!r}: {note}"))
+    if seg.alternatives:
+        area.finding = describe_alternatives(seg.reading, seg.alternatives)
     for cause in seg.reading.causes:
         area.causes.append(
-            Cause(line, a.department, a.directorate, a.service_area, 0, cause.label, cause.count)
+            Cause(
+                line=line,
+                department=a.department,
+                directorate=a.directorate,
+                service_area=a.service_area,
+                ordinal=0,
+                cause_label=cause.label,
+                instances=cause.count,
+                unresolved_section=a.unresolved_section,
+            )
         )
 
 
 def area_scope(area: ServiceArea) -> str:
     """The scope of a service area's control totals: '<department[ - directorate]> / <area>'."""
-    unit = f"{area.department} - {area.directorate}" if area.directorate else area.department
-    return f"{unit} / {area.service_area}"
+    return service_area_scope(area.department, area.directorate, area.service_area)
 
 
 def _heading_total(heading: Heading, members: list[ServiceArea]) -> ControlTotal:
@@ -590,15 +662,24 @@ def _heading_total(heading: Heading, members: list[ServiceArea]) -> ControlTotal
     diff = computed - heading.stated_instances
     parts = [(a.service_area, a.line, a.instances) for a in members]
     return ControlTotal(
-        "heading",
-        heading.heading_text,
-        "instances",
-        heading.line,
-        heading.stated_instances,
-        computed,
-        "ok" if diff == 0 else "failed",
-        explain_scalar(diff, parts, "service area") if diff else None,
+        level=LEVEL_HEADING,
+        scope=heading.heading_text,
+        measure=INSTANCES_MEASURE,
+        line=heading.line,
+        stated=heading.stated_instances,
+        computed=computed,
+        status=STATUS_OK if diff == 0 else STATUS_FAILED,
+        explanation=explain_scalar(diff, parts, "service area") if diff else None,
     )
+
+
+def _explain_area(diff: int, parts: list[tuple[str, int, int]], finding: str | None) -> str | None:
+    if not diff:
+        return None
+    single = explain_scalar(diff, parts, "cause")
+    if finding is None:
+        return single
+    return f"{finding}; {single}" if single else finding
 
 
 def _area_totals(area: _Area) -> list[ControlTotal]:
@@ -611,28 +692,28 @@ def _area_totals(area: _Area) -> list[ControlTotal]:
         diff = computed - a.instances
         out.append(
             ControlTotal(
-                "service_area",
-                area_scope(a),
-                "instances",
-                a.line,
-                a.instances,
-                computed,
-                "ok" if diff == 0 else "failed",
-                explain_scalar(diff, parts, "cause") if diff else None,
+                level=LEVEL_SERVICE_AREA,
+                scope=area_scope(a),
+                measure=INSTANCES_MEASURE,
+                line=a.line,
+                stated=a.instances,
+                computed=computed,
+                status=STATUS_OK if diff == 0 else STATUS_FAILED,
+                explanation=_explain_area(diff, parts, area.finding),
             )
         )
     if a.upheld_or_partly_upheld is not None:
         ok = a.upheld_or_partly_upheld <= a.instances
         out.append(
             ControlTotal(
-                "service_area_upheld",
-                area_scope(a),
-                "upheld_or_partly_upheld_within_instances",
-                a.line,
-                a.upheld_or_partly_upheld,
-                a.instances,
-                "ok" if ok else "failed",
-                None if ok else "more upheld/partly upheld than instances",
+                level=LEVEL_SERVICE_AREA_UPHELD,
+                scope=area_scope(a),
+                measure=UPHELD_WITHIN_INSTANCES_MEASURE,
+                line=a.line,
+                stated=a.upheld_or_partly_upheld,
+                computed=a.instances,
+                status=STATUS_OK if ok else STATUS_FAILED,
+                explanation=None if ok else "more upheld/partly upheld than instances",
             )
         )
     return out

@@ -95,6 +95,10 @@ UNIT_SEPARATOR: Final = " - "
 """Between a department and its directorate: '<department> - <directorate>'."""
 
 
+PERIOD_SCOPE: Final = "title period"
+"""Scope of the `period` total (the title's period against the declared one)."""
+
+
 def unit_scope(department: str, directorate: str | None) -> str:
     """'<department> - <directorate>', or the department alone."""
     return f"{department}{UNIT_SEPARATOR}{directorate}" if directorate else department
@@ -120,6 +124,16 @@ def row_scope(department: str, root_cause: str, issue_type: str) -> str:
 
 # --- control-total levels -----------------------------------------------------------------------
 
+LEVEL_HEADING: Final = "heading"
+LEVEL_SERVICE_AREA: Final = "service_area"
+LEVEL_SERVICE_AREA_UPHELD: Final = "service_area_upheld"
+LEVEL_ROOT_CAUSE: Final = "root_cause"
+"""Also the level of an Appendix 1 root-cause subtotal row (and so for department, grand total)."""
+LEVEL_DEPARTMENT: Final = "department"
+LEVEL_GRAND_TOTAL: Final = "grand_total"
+LEVEL_PERIOD: Final = "period"
+LEVEL_ROW: Final = "row"
+
 
 @dataclass(frozen=True, slots=True)
 class ControlTotalLevel:
@@ -138,7 +152,7 @@ class ControlTotalLevel:
 
 CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
     ControlTotalLevel(
-        "heading",
+        LEVEL_HEADING,
         "root_cause_summary",
         "the heading text as written",
         (INSTANCES_MEASURE,),
@@ -147,7 +161,7 @@ CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
         description="service areas sum to each heading's stated total",
     ),
     ControlTotalLevel(
-        "service_area",
+        LEVEL_SERVICE_AREA,
         "root_cause_summary",
         "service_area_scope(department, directorate, service_area)",
         (INSTANCES_MEASURE,),
@@ -156,7 +170,7 @@ CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
         description="causes sum to each service area's stated instances",
     ),
     ControlTotalLevel(
-        "service_area_upheld",
+        LEVEL_SERVICE_AREA_UPHELD,
         "root_cause_summary",
         "service_area_scope(department, directorate, service_area)",
         (UPHELD_WITHIN_INSTANCES_MEASURE,),
@@ -165,7 +179,7 @@ CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
         description="upheld or partly upheld never above instances",
     ),
     ControlTotalLevel(
-        "root_cause",
+        LEVEL_ROOT_CAUSE,
         "outcome_matrix",
         "root_cause_scope(department, root_cause)",
         (*OUTCOME_NAMES, TOTAL_MEASURE),
@@ -174,7 +188,7 @@ CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
         description="issue-type rows sum to each stated root-cause subtotal",
     ),
     ControlTotalLevel(
-        "department",
+        LEVEL_DEPARTMENT,
         "outcome_matrix",
         "department_scope(department)",
         (*OUTCOME_NAMES, TOTAL_MEASURE),
@@ -183,7 +197,7 @@ CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
         description="root causes sum to each stated department subtotal",
     ),
     ControlTotalLevel(
-        "grand_total",
+        LEVEL_GRAND_TOTAL,
         "outcome_matrix",
         f"{GRAND_TOTAL!r}",
         (*OUTCOME_NAMES, TOTAL_MEASURE),
@@ -192,16 +206,16 @@ CONTROL_TOTAL_LEVELS: Final[tuple[ControlTotalLevel, ...]] = (
         description="departments sum to the stated grand total",
     ),
     ControlTotalLevel(
-        "period",
+        LEVEL_PERIOD,
         "any",
-        "'title period'",
+        f"{PERIOD_SCOPE!r}",
         (FISCAL_YEAR_START_MEASURE,),
         waivable=True,
         recomputed_in_dbt=False,
         description="the period the title states is the one the manifest declares",
     ),
     ControlTotalLevel(
-        "row",
+        LEVEL_ROW,
         "outcome_matrix",
         "row_scope(department, root_cause, issue_type), or a subtotal row's own scope",
         (TOTAL_MEASURE,),

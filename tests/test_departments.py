@@ -120,7 +120,12 @@ def test_check_lists_unresolved_sections_and_prints_a_snippet_that_resolves_them
     assert "  lines 53-53: no directorate heading; Actions headings found: 'CYP'" in res.output
     snippet = res.output[res.output.index("    departments:") :].split("\n\n")[0]
     # Filled in and pasted into the entry, the snippet resolves every section.
-    filled = yaml.safe_load(snippet.replace("'<department>'", "Somewhere"))
+    # Each placeholder gets its own department: two of these sections both list 'Customer Care',
+    # which one department may name only once.
+    parts = snippet.split("'<department>'")
+    filled = yaml.safe_load(
+        "".join(f"{part}'Department {i}'" for i, part in enumerate(parts[:-1])) + parts[-1]
+    )
     manifest = yaml.safe_load((folder / "manifest.yml").read_text())
     manifest["extracts"][0]["departments"] = filled["departments"]
     (folder / "manifest.yml").write_text(yaml.safe_dump(manifest))

@@ -14,7 +14,9 @@ final as (
         service_family,
         first_period,
         last_period,
-        extract_count
+        extract_count,
+        unresolved_extract_id,
+        unresolved_section
     from departments
 )
 

@@ -26,7 +26,8 @@ final as (
         cause_count,
         cause_instances,
         sub_group_count,
-        sub_group_instances
+        sub_group_instances,
+        unresolved_section
     from service_areas
 )
 

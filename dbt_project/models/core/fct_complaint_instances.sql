@@ -23,7 +23,8 @@ final as (
         cause_label,
         root_cause_category,
         is_cause_stated,
-        instances
+        instances,
+        unresolved_section
     from instances
 )
 

@@ -24,13 +24,16 @@ final as (
         actions.department_inferred,
         departments.service_family,
         actions.service_heading,
-        actions.action_text
+        actions.action_text,
+        actions.unresolved_section
     from actions
     inner join extracts on actions.extract_id = extracts.extract_id
     left join departments
         on extracts.council = departments.council
         and actions.department_normalised = departments.department_normalised
         and {{ normalise_name('actions.directorate') }} is not distinct from departments.directorate_normalised
+        and actions.unresolved_section is not distinct from departments.unresolved_section
+        and (actions.unresolved_section is null or actions.extract_id = departments.unresolved_extract_id)
 )
 
 select * from final

@@ -12,7 +12,7 @@ final as (
         causes.extract_id,
         causes.source_line,
         causes.cause_ordinal,
-        {{ surrogate_key(['causes.extract_id', 'causes.department', 'causes.directorate', 'causes.service_area']) }} as service_area_key,
+        {{ service_area_key('causes.extract_id', 'causes.department', 'causes.directorate', 'causes.service_area', 'causes.unresolved_section') }} as service_area_key,
         causes.department,
         causes.directorate,
         causes.service_area,

@@ -1,6 +1,8 @@
 -- One row per council x department x directorate (names compared after dash/space normalisation),
 -- from every raw table that names a department. Council is part of the key, so the same
--- department name in two councils never merges.
+-- department name in two councils never merges; an Appendix C section whose department is
+-- unresolved ('Unknown') is a department of its own (its extract and first line), so two such
+-- sections never merge either.
 with extracts as (
     select * from {{ ref('stg_raw__extracts') }}
 ),
@@ -30,15 +32,15 @@ families as (
 ),
 
 mentions as (
-    select extract_id, department, directorate, department_inferred from service_areas
+    select extract_id, department, directorate, department_inferred, unresolved_section from service_areas
     union all
-    select extract_id, department, directorate, false from headings
+    select extract_id, department, directorate, false, null from headings
     union all
-    select extract_id, department, directorate, department_inferred from actions
+    select extract_id, department, directorate, department_inferred, unresolved_section from actions
     union all
-    select extract_id, department, null, false from outcome_rows
+    select extract_id, department, null, false, null from outcome_rows
     union all
-    select extract_id, department, null, false from subtotals where department is not null
+    select extract_id, department, null, false, null from subtotals where department is not null
 ),
 
 normalised as (
@@ -50,7 +52,9 @@ normalised as (
         {{ normalise_name('mentions.department') }} as department_normalised,
         mentions.directorate,
         {{ normalise_name('mentions.directorate') }} as directorate_normalised,
-        mentions.department_inferred
+        mentions.department_inferred,
+        case when mentions.unresolved_section is not null then mentions.extract_id end as unresolved_extract_id,
+        mentions.unresolved_section
     from mentions
     inner join extracts on mentions.extract_id = extracts.extract_id
 ),
@@ -60,6 +64,8 @@ departments as (
         council,
         department_normalised,
         directorate_normalised,
+        unresolved_extract_id,
+        unresolved_section,
         min(department) as department,
         min(directorate) as directorate,
         bool_or(department_inferred) as department_inferred,
@@ -67,12 +73,12 @@ departments as (
         max(period) as last_period,
         count(distinct extract_id) as extract_count
     from normalised
-    group by council, department_normalised, directorate_normalised
+    group by council, department_normalised, directorate_normalised, unresolved_extract_id, unresolved_section
 ),
 
 -- Directorate beats department; a council-specific seed row beats a generic one.
 family_candidates as (
-    select
+    select distinct
         departments.council,
         departments.department_normalised,
         departments.directorate_normalised,
@@ -103,7 +109,7 @@ best_family as (
 
 final as (
     select
-        {{ surrogate_key(['departments.council', 'departments.department_normalised', 'departments.directorate_normalised']) }} as department_key,
+        {{ department_key('departments.council', 'departments.department_normalised', 'departments.directorate_normalised', 'departments.unresolved_extract_id', 'departments.unresolved_section') }} as department_key,
         departments.council,
         departments.department,
         departments.department_normalised,
@@ -113,7 +119,9 @@ final as (
         coalesce(best_family.service_family, {{ term('unmapped_family') }}) as service_family,
         departments.first_period,
         departments.last_period,
-        departments.extract_count
+        departments.extract_count,
+        departments.unresolved_extract_id,
+        departments.unresolved_section
     from departments
     left join best_family
         on departments.council = best_family.council

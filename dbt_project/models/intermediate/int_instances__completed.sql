@@ -67,7 +67,8 @@ final as (
         unioned.cause_label,
         unioned.root_cause_category,
         unioned.is_cause_stated,
-        unioned.instances
+        unioned.instances,
+        service_areas.unresolved_section
     from unioned
     inner join service_areas on unioned.service_area_key = service_areas.service_area_key
 )

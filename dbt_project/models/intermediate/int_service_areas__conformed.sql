@@ -1,5 +1,7 @@
 -- Appendix C service areas with council, period, department key and the instances their own
--- cause lists and nested sub-groups account for.
+-- cause lists and nested sub-groups account for. A service area is named once per department
+-- (the parser refuses a repeat), and a section whose department is unresolved is a department of
+-- its own (unresolved_section), so the keys below are unique.
 with extracts as (
     select * from {{ ref('stg_raw__extracts') }}
 ),
@@ -21,11 +23,12 @@ own_causes as (
         extract_id,
         department,
         directorate,
+        unresolved_section,
         service_area,
         count(*) as cause_count,
         cast(sum(instances) as bigint) as cause_instances
     from causes
-    group by 1, 2, 3, 4
+    group by 1, 2, 3, 4, 5
 ),
 
 sub_groups as (
@@ -33,19 +36,20 @@ sub_groups as (
         extract_id,
         department,
         directorate,
+        unresolved_section,
         parent_service_area as service_area,
         count(*) as sub_group_count,
         cast(sum(instances) as bigint) as sub_group_instances
     from service_areas
     where parent_service_area is not null
-    group by 1, 2, 3, 4
+    group by 1, 2, 3, 4, 5
 ),
 
 final as (
     select
-        {{ surrogate_key(['service_areas.extract_id', 'service_areas.department', 'service_areas.directorate', 'service_areas.service_area']) }} as service_area_key,
+        {{ service_area_key('service_areas.extract_id', 'service_areas.department', 'service_areas.directorate', 'service_areas.service_area', 'service_areas.unresolved_section') }} as service_area_key,
         case when service_areas.parent_service_area is not null then
-            {{ surrogate_key(['service_areas.extract_id', 'service_areas.department', 'service_areas.directorate', 'service_areas.parent_service_area']) }}
+            {{ service_area_key('service_areas.extract_id', 'service_areas.department', 'service_areas.directorate', 'service_areas.parent_service_area', 'service_areas.unresolved_section') }}
         end as parent_service_area_key,
         service_areas.extract_id,
         extracts.council,
@@ -67,22 +71,27 @@ final as (
         coalesce(own_causes.cause_count, 0) as cause_count,
         coalesce(own_causes.cause_instances, 0) as cause_instances,
         coalesce(sub_groups.sub_group_count, 0) as sub_group_count,
-        coalesce(sub_groups.sub_group_instances, 0) as sub_group_instances
+        coalesce(sub_groups.sub_group_instances, 0) as sub_group_instances,
+        service_areas.unresolved_section
     from service_areas
     inner join extracts on service_areas.extract_id = extracts.extract_id
     left join departments
         on extracts.council = departments.council
         and service_areas.department_normalised = departments.department_normalised
         and service_areas.directorate_normalised is not distinct from departments.directorate_normalised
+        and service_areas.unresolved_section is not distinct from departments.unresolved_section
+        and (service_areas.unresolved_section is null or service_areas.extract_id = departments.unresolved_extract_id)
     left join own_causes
         on service_areas.extract_id = own_causes.extract_id
         and service_areas.department = own_causes.department
         and service_areas.directorate is not distinct from own_causes.directorate
+        and service_areas.unresolved_section is not distinct from own_causes.unresolved_section
         and service_areas.service_area = own_causes.service_area
     left join sub_groups
         on service_areas.extract_id = sub_groups.extract_id
         and service_areas.department = sub_groups.department
         and service_areas.directorate is not distinct from sub_groups.directorate
+        and service_areas.unresolved_section is not distinct from sub_groups.unresolved_section
         and service_areas.service_area = sub_groups.service_area
 )
 

@@ -17,7 +17,8 @@ final as (
         upheld_basis,
         {{ safe_divide('upheld_or_partly_upheld', 'instances') }} as upheld_or_partly_rate,
         extract_id,
-        source_line
+        source_line,
+        unresolved_section
     from service_areas
 )
 

@@ -13,7 +13,8 @@ final as (
         nullif(trim(service_heading), '') as service_heading,
         {{ normalise_name('service_heading') }} as service_heading_normalised,
         cast(ordinal as integer) as action_ordinal,
-        trim(action_text) as action_text
+        trim(action_text) as action_text,
+        cast(unresolved_section as integer) as unresolved_section
     from source
 )
 

@@ -12,7 +12,8 @@ final as (
         cast(ordinal as integer) as cause_ordinal,
         trim(cause_label) as cause_label,
         {{ normalise_name('cause_label') }} as cause_label_normalised,
-        cast(instances as bigint) as instances
+        cast(instances as bigint) as instances,
+        cast(unresolved_section as integer) as unresolved_section
     from source
 )
 

@@ -17,7 +17,8 @@ final as (
         nullif(trim(parent_service_area), '') as parent_service_area,
         cast(instances as bigint) as instances,
         cast(upheld_or_partly_upheld as bigint) as upheld_or_partly_upheld,
-        nullif(trim(upheld_basis), '') as upheld_basis
+        nullif(trim(upheld_basis), '') as upheld_basis,
+        cast(unresolved_section as integer) as unresolved_section
     from source
 )
 
