@@ -143,5 +143,9 @@ def with_location(reason: str, folders: Mapping[str, Path]) -> str:
     if not says_disk_full(reason):
         return reason
     full = full_folders(folders)
-    where = "; ".join(full) if full else "a folder of the run (it has space again now)"
-    return f"{ENOSPC_WORDS.lower()} in {where}: {reason}"
+    if not full:
+        return (
+            f"{ENOSPC_WORDS.lower()} (none of the run's folders is full now: the full one is "
+            f"elsewhere, such as the temporary folder, or space was freed since): {reason}"
+        )
+    return f"{ENOSPC_WORDS.lower()} in {'; '.join(full)}: {reason}"
