@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from cli.errors import CliError, ExitCode, usable_folder
+from cli.errors import CliError, ExitCode, storage_failure, usable_folder
 from complaints.config import ComplaintsConfig
 from expectations.waivers import WaiverError, load_waivers
 from ingest.api import parse_extract
@@ -191,6 +191,14 @@ def run(
         typer.echo("interrupted: nothing half-published is left", err=True)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except Exception as exc:  # a bug: a few lines here, the trace in the log file
+        # Unless a folder of the run could not take a write: a full disk, a read-only mount.
+        failure = storage_failure(
+            exc, {"warehouse folder": config.warehouse_dir, "Dagster home": config.dagster_home}
+        )
+        if failure is not None:
+            for line in failure.lines():
+                typer.echo(line, err=True)
+            raise typer.Exit(int(failure.code)) from None
         if verbose:
             raise
         trace = _write_trace(config.log_dir)
@@ -233,11 +241,13 @@ def _run_here(
     # refused input is answered at once.
     from dagster import BetaWarning
 
+    # Filtered before the pipeline loads (the start-up imports below): its decorators warn about
+    # beta parameters on import.
+    warnings.filterwarnings("ignore", category=BetaWarning)
     from orchestration.lib.instance import configure_instance, open_instance
     from orchestration.lib.recovery import WarehouseBusy
     from orchestration.lib.runner import run_pipeline
 
-    warnings.filterwarnings("ignore", category=BetaWarning)
     # Dagster's definitions, dbt's manifest and Great Expectations keep a large long-lived heap;
     # with the default thresholds Python walks all of it 8 times in a seed run (1.0 s of CPU,
     # measured with gc.callbacks); 10x fewer full collections cost no measurable memory.

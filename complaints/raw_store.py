@@ -5,6 +5,7 @@ No Dagster import here, so scripts and benchmarks can load raw tables the same w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -107,7 +108,7 @@ def replace_extracts(
             con.unregister("_fingerprints")
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        _rollback(con)
         raise
     return counts
 
@@ -125,7 +126,7 @@ def replace_waivers(con: duckdb.DuckDBPyConnection, rows: list[tuple[object, ...
             con.unregister("_waivers")
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        _rollback(con)
         raise
 
 
@@ -136,8 +137,15 @@ def remove_extracts(con: duckdb.DuckDBPyConnection, extract_ids: list[str]) -> N
         _delete(con, extract_ids)
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        _rollback(con)
         raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure; a failed COMMIT (a full disk) has ended the transaction
+    already, and the error to report is that one, not the rollback's "no transaction"."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("rollback")
 
 
 def _delete(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:

@@ -427,16 +427,36 @@ def _mapping_file(node: yaml.MappingNode, landing: Path) -> list[Path] | None:
     return None
 
 
+# How many unlisted files a refusal names (it counts them all).
+_UNLISTED_NAMED = 5
+
+
 def _require_listed(landing: Path, listed: set[Path], src: str) -> None:
-    for f in sorted(landing.rglob("*")):
-        if (
-            f.is_file()
-            and f.name not in _IGNORED
-            and not f.name.startswith(".")
-            and f.resolve() not in listed
-        ):
-            raise ManifestError(
-                src,
-                None,
-                f"file {f.relative_to(landing)} is in the landing folder but no entry lists it",
-            )
+    """Every file of the landing folder is listed; a refusal counts all the others and names the
+    first few (a folder can hold thousands of stray files: all of them would bury the line)."""
+    unlisted = [
+        f.relative_to(landing)
+        for f in sorted(landing.rglob("*"))
+        if f.is_file()
+        and f.name not in _IGNORED
+        and not f.name.startswith(".")
+        and f.resolve() not in listed
+    ]
+    if not unlisted:
+        return
+    advice = f"list it in {MANIFEST_NAME} or move it out of the landing folder"
+    if len(unlisted) == 1:
+        raise ManifestError(
+            src,
+            None,
+            f"file {unlisted[0]} is in the landing folder but no entry lists it: {advice}",
+        )
+    first = ", ".join(str(f) for f in unlisted[:_UNLISTED_NAMED])
+    more = len(unlisted) - _UNLISTED_NAMED
+    raise ManifestError(
+        src,
+        None,
+        f"{len(unlisted):,} files in the landing folder are not listed in {MANIFEST_NAME}: "
+        f"{first}{f' and {more:,} more' if more > 0 else ''}; list each in {MANIFEST_NAME} (one "
+        "entry per extract) or move them out of the landing folder",
+    )

@@ -41,6 +41,8 @@ LONGEST_FIRST = (
     "test_multi_council.py",
     "test_postgres.py",
     "test_reliability_kills.py",
+    "test_failure_reasons.py",
+    "test_build_db_size.py",
     "test_sensor.py",
     "test_event_log_storage.py",
     "test_install.py",

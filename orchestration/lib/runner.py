@@ -34,6 +34,7 @@ from orchestration.definitions import build_defs
 from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
 from orchestration.defs.schedules import all_partitions_tags
 from orchestration.lib.dagster_compat import end_process_stuck_in_a_pool_wait
+from orchestration.lib.failure_reasons import step_failure_reason, with_location
 from orchestration.lib.instance import event_batching, open_instance
 from orchestration.lib.recovery import (
     DEFAULT_WAIT_SECONDS,
@@ -132,7 +133,8 @@ def run_pipeline(
             log_path,
             extra_tags={**process_tags(), MANIFEST_SHA256_TAG: manifest.sha256},
         )
-    summary = summarise(result, selected)
+    folders = {"warehouse folder": config.warehouse_dir, "Dagster home": config.dagster_home}
+    summary = summarise(result, selected, folders)
     # Every step of this in-process run reads the manifest through the same cache.
     summary.manifest_parses = parse_count() - parses_before
     _describe_publication(summary, config, before, log_path)
@@ -262,15 +264,18 @@ def _execute(
         )
 
 
-def summarise(result: ExecuteInProcessResult, selected: list[str]) -> RunSummary:
-    """Failed steps and every check's outcome, the gate's (Great Expectations) apart."""
+def summarise(
+    result: ExecuteInProcessResult, selected: list[str], folders: dict[str, Path] | None = None
+) -> RunSummary:
+    """Failed steps and every check's outcome, the gate's (Great Expectations) apart. A step that
+    failed for a full disk says which of `folders` (what -> path) is on it."""
     summary = RunSummary(success=result.success, run_id=result.run_id, extracts=selected)
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "failed"
-            # A Failure's description is the reason; its class path is noise for the reader.
-            message = re.sub(r"^[\w.]*\bFailure: ", "", message)
+            # The reason below Dagster's wrapper, with its root cause (failure_reasons.py).
+            message = with_location(
+                step_failure_reason(event.step_failure_data.error), folders or {}
+            )
             summary.failed_steps.append(f"{event.step_key}: {message}")
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             check = event.asset_check_evaluation_data

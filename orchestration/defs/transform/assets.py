@@ -33,6 +33,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from complaints.build_db import compact
 from complaints.catalogue import (
     ColumnDeps,
     LineageCache,
@@ -215,6 +216,21 @@ def read_catalogue(
     return catalogue_metadata(manifest, facts, lineage, project)
 
 
+def compact_build_db(config: ComplaintsConfig) -> None:
+    """The build database copied into a fresh file when dbt's rebuild left it mostly free
+    blocks (complaints/build_db.py); a failure here costs the compaction, never the build."""
+    try:
+        done = compact(config.build_db)
+    except Exception as exc:
+        get_dagster_logger().warning(f"build database not compacted: {exc!r}")
+        return
+    if done is not None:
+        get_dagster_logger().info(
+            f"build database compacted: {done.before_bytes:,} -> {done.after_bytes:,} bytes "
+            f"({done.before.free_blocks} of {done.before.total_blocks} blocks were free)"
+        )
+
+
 def build_dbt_assets(project: DbtProject) -> Any:
     """The dbt models of `project` (its manifest prepared: complaints/dbt_paths.py)."""
 
@@ -245,6 +261,7 @@ def build_dbt_assets(project: DbtProject) -> Any:
         # Wait for dbt to exit first, reading its output as it comes (`is_successful` keeps it):
         # the catalogue reads the finished database (DuckDB lets no reader in beside its writer).
         invocation.is_successful()
+        compact_build_db(config)
         metadata = read_catalogue(config, invocation.manifest, project)
         yield from with_catalogue(invocation.stream(), metadata)
 
