@@ -17,6 +17,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    DefaultScheduleStatus,
     Definitions,
     Failure,
     MaterializeResult,
@@ -97,6 +98,10 @@ def build_postgres_defs(
                 job=job,
                 cron_schedule="0 6 * * 1",
                 execution_timezone="Europe/London",
+                # Running in a deployment (COMPLAINTS_AUTOMATION=on), as the DuckDB target's.
+                default_status=DefaultScheduleStatus.RUNNING
+                if config.automation
+                else DefaultScheduleStatus.STOPPED,
             )
         ],
         executor=in_process_executor,

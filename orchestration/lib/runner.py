@@ -26,10 +26,12 @@ from ingest.manifest import Manifest, parse_count, read_manifest
 from orchestration.definitions import build_defs
 from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
 from orchestration.defs.schedules import all_partitions_tags
+from orchestration.lib.alerting import ALERTS_TAG, IN_PROCESS, alert_on_recovery, alert_on_run
 from orchestration.lib.dagster_compat import end_process_stuck_in_a_pool_wait
 from orchestration.lib.instance import event_batching, open_instance
 from orchestration.lib.recovery import (
     DEFAULT_WAIT_SECONDS,
+    Recovered,
     Watchdog,
     process_tags,
     run_of_this_process,
@@ -95,7 +97,15 @@ def run_pipeline(
 
     tell = say or (lambda _line: None)
     timeout = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    _wait_for_our_turn(instance, config, timeout, tell)
+    recovered: list[Recovered] = []
+
+    def note(item: Recovered) -> None:
+        tell(item.line())
+        recovered.append(item)
+
+    _wait_for_our_turn(instance, config, timeout, tell, note)
+    alert_on_recovery(config, recovered, "complaints run", tell)
+    recovered.clear()
 
     published = config.published_db
     before = published.stat().st_mtime_ns if published.exists() else None
@@ -106,7 +116,7 @@ def run_pipeline(
         lambda: run_of_this_process(current),
         timeout,
         on_timeout=lambda busy: _give_up(current, busy, tell, busy_exit_status),
-        on_recover=lambda item: tell(item.line()),
+        on_recover=note,
     ):
         result = _execute(
             defs.resolve_job_def("refresh_warehouse"),
@@ -114,8 +124,14 @@ def run_pipeline(
             selected,
             log_level,
             log_path,
-            extra_tags={**process_tags(), MANIFEST_SHA256_TAG: manifest.sha256},
+            extra_tags={
+                **process_tags(),
+                MANIFEST_SHA256_TAG: manifest.sha256,
+                ALERTS_TAG: IN_PROCESS,
+            },
         )
+    alert_on_recovery(config, recovered, "complaints run", tell)
+    alert_on_run(config, instance, result.run_id, "complaints run", tell)
     summary = summarise(result, selected)
     # Every step of this in-process run reads the manifest through the same cache.
     summary.manifest_parses = parse_count() - parses_before
@@ -128,6 +144,7 @@ def _wait_for_our_turn(
     config: ComplaintsConfig,
     timeout: float,
     tell: Callable[[str], None],
+    note: Callable[[Recovered], None],
 ) -> None:
     """Crash recovery (orchestration/lib/recovery.py): runs of ours whose process died are marked
     failed and their pool slot freed; a live run holding the warehouse is waited for, bounded;
@@ -141,7 +158,7 @@ def _wait_for_our_turn(
             + "; ".join(r.run_id for r in runs)
             + f" (at most {timeout:.0f} s)"
         ),
-        on_recover=lambda item: tell(item.line()),
+        on_recover=note,
     )
     for line in remove_stale_temporaries(config.published_db):
         tell(line)

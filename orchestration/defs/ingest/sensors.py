@@ -34,6 +34,7 @@ from dagster import (
     DeleteDynamicPartitionsRequest,
     RunRequest,
     RunsFilter,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -145,17 +146,23 @@ def requests_for(
     return []
 
 
-@sensor(
-    jobs=[refresh_job, rebuild_job],
-    minimum_interval_seconds=30,
-    default_status=DefaultSensorStatus.STOPPED,
-    description=(
-        "Watches the configured landing folder (manifest.yml and the files it lists): every new, "
-        "changed or removed extract of a tick goes into one run, compared with what the "
-        "warehouse holds."
-    ),
-)
-def landing_folder_sensor(
+def landing_folder_sensor_for(running: bool = False) -> SensorDefinition:
+    """The sensor, running when the code location loads if `running` (a deployment:
+    ComplaintsConfig.automation), else stopped until switched on in the UI (`make dev`)."""
+    return sensor(
+        name="landing_folder_sensor",
+        jobs=[refresh_job, rebuild_job],
+        minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
+        description=(
+            "Watches the configured landing folder (manifest.yml and the files it lists): every "
+            "new, changed or removed extract of a tick goes into one run, compared with what the "
+            "warehouse holds."
+        ),
+    )(_landing_folder_sensor)
+
+
+def _landing_folder_sensor(
     context: SensorEvaluationContext, warehouse: WarehouseResource
 ) -> SensorResult | SkipReason:
     try:
@@ -192,3 +199,6 @@ def landing_folder_sensor(
         ],
         cursor=json.dumps({"last_run_key": key}),
     )
+
+
+landing_folder_sensor = landing_folder_sensor_for()
