@@ -86,15 +86,19 @@ def freshness_alert_sensor(config: ComplaintsConfig, keys: Sequence[AssetKey]) -
         now = datetime.now(UTC)
         stale: list[tuple[str, datetime]] = []
         seen: dict[str, float] = {}
+        published = 0
         for key in keys:
             event = context.instance.get_latest_materialization_event(key)
             if event is None:
                 continue  # never published: nothing to go stale yet
+            published += 1
             when = datetime.fromtimestamp(event.timestamp, UTC)
             name = key.to_user_string()
             if now - when > window and alerted.get(name) != event.timestamp:
                 stale.append((name, when))
                 seen[name] = event.timestamp
+        if not published:
+            return SkipReason("nothing published yet: nothing to go stale")
         if not stale:
             return SkipReason("the publication is within its freshness window")
         if config.alerts is None:
