@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from dagster import (
 
 from complaints.config import ComplaintsConfig
 from complaints.dbt_paths import prepare_dbt
+from complaints.exports import EXPORTS_LINK
+from complaints.report import REPORT_NAME
 from expectations.runner import data_docs_index
 from ingest.errors import ExtractError
 from ingest.manifest import Manifest, parse_count, read_manifest
@@ -29,6 +32,7 @@ from orchestration.defs.schedules import all_partitions_tags
 from orchestration.lib.alerting import ALERTS_TAG, IN_PROCESS, alert_on_recovery, alert_on_run
 from orchestration.lib.dagster_compat import end_process_stuck_in_a_pool_wait
 from orchestration.lib.instance import event_batching, open_instance
+from orchestration.lib.progress import Progress, ProgressWatcher, Totals
 from orchestration.lib.recovery import (
     DEFAULT_WAIT_SECONDS,
     Recovered,
@@ -56,6 +60,9 @@ class RunSummary:
     gate_results: dict[str, tuple[bool, str]] = field(default_factory=dict)
     data_docs: Path | None = None
     log_path: Path | None = None
+    # What analysts read besides the published file: the exports folder and the report.
+    exports: Path | None = None
+    report: Path | None = None
     # Parses of manifest.yml during the run (ingest.manifest.parse_count): one unless it changed,
     # none when the caller read it already (the CLI does, to refuse a bad one before it starts).
     manifest_parses: int = 0
@@ -70,6 +77,7 @@ def run_pipeline(
     say: Callable[[str], None] | None = None,
     busy_exit_status: int = 1,
     manifest: Manifest | None = None,
+    watch: Callable[[Progress, str | None], None] | None = None,
 ) -> RunSummary:
     """Sync partitions with the manifest, then materialise everything in one run.
 
@@ -77,6 +85,7 @@ def run_pipeline(
     keeps the raw rows already in the build database, and the unpartitioned rest of the graph
     (dbt, gate, publication) is rebuilt from all of them, as in the sensor's per-extract runs.
     `manifest` is the landing folder's, when the caller has read it already (the CLI does).
+    `watch` is told the run's progress while it executes (orchestration/lib/progress.py).
     """
 
     config.ensure_folders()
@@ -111,13 +120,24 @@ def run_pipeline(
     before = published.stat().st_mtime_ns if published.exists() else None
     log_path = config.log_dir / "last_run.log"
     current = instance  # the watchdog's thread needs a non-Optional reference
-    with Watchdog(
-        current,
-        lambda: run_of_this_process(current),
-        timeout,
-        on_timeout=lambda busy: _give_up(current, busy, tell, busy_exit_status),
-        on_recover=note,
-    ):
+    run_id = str(uuid.uuid4())
+    where = {
+        "publication": str(published),
+        "report": str(config.warehouse_dir / REPORT_NAME),
+    }
+    with contextlib.ExitStack() as watching:
+        if watch is not None:
+            totals = Totals.of(defs, len(selected))
+            watching.enter_context(ProgressWatcher(instance, run_id, totals, watch, where))
+        watching.enter_context(
+            Watchdog(
+                current,
+                lambda: run_of_this_process(current),
+                timeout,
+                on_timeout=lambda busy: _give_up(current, busy, tell, busy_exit_status),
+                on_recover=note,
+            )
+        )
         result = _execute(
             defs.resolve_job_def("refresh_warehouse"),
             instance,
@@ -129,6 +149,7 @@ def run_pipeline(
                 MANIFEST_SHA256_TAG: manifest.sha256,
                 ALERTS_TAG: IN_PROCESS,
             },
+            run_id=run_id,
         )
     alert_on_recovery(config, recovered, "complaints run", tell)
     alert_on_run(config, instance, result.run_id, "complaints run", tell)
@@ -172,6 +193,9 @@ def _describe_publication(
 
     published = config.published_db
     summary.published, summary.log_path = published, log_path
+    exports, report = config.warehouse_dir / EXPORTS_LINK, config.warehouse_dir / REPORT_NAME
+    summary.exports = exports if exports.exists() else None
+    summary.report = report if report.exists() else None
     docs = data_docs_index(config.warehouse_dir)
     summary.data_docs = docs if docs.exists() else None
     after = published.stat().st_mtime_ns if published.exists() else None
@@ -235,6 +259,7 @@ def _execute(
     log_level: str,
     log_path: Path,
     extra_tags: dict[str, str] | None = None,
+    run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """One in-process run over the selected partitions; dbt's console output goes to a log file
     unless asked for (the Dagster UI keeps it too)."""
@@ -249,6 +274,7 @@ def _execute(
             tags={**all_partitions_tags(selected), **(extra_tags or {})},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_id=run_id,
         )
 
 
