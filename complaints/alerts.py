@@ -124,7 +124,8 @@ def gate_blocked(
             lines.append(f"  ... and {len(totals) - MAX_TOTALS_LISTED} more")
     elif totals_unavailable:
         lines += ["", f"Failed control totals: {totals_unavailable}"]
-    other = [s for s in failed_steps if not any(name in s for name, _ in failing_checks)]
+    # The gate's own step fails because its blocking checks failed: listed above already.
+    other = [s for s in failed_steps if "blocking asset check" not in s]
     if other:
         lines += ["", "Failed steps:", *(f"  - {s}" for s in other)]
     lines += [

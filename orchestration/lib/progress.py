@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, Definitions
 
@@ -55,6 +56,10 @@ class Progress:
     tests_failed: int = 0
     suites: int = 0
     suites_failed: int = 0
+    # While dbt runs, its own log says what finished (the dbt step hands its events to Dagster
+    # only once dbt has exited): the live counts until Dagster's arrive.
+    dbt_log_models: int = 0
+    dbt_log_tests: int = 0
     published: bool = False
     report: bool = False
     step: str = "starting"
@@ -67,10 +72,12 @@ class Progress:
     def status(self) -> str:
         """One line: every stage's count so far (the live line on a terminal)."""
         t = self.totals
+        models = min(max(self.models, self.dbt_log_models), len(t.models))
+        tests = min(max(self.tests, self.dbt_log_tests), t.tests)
         parts = [
             f"extracts {self.parsed}/{t.extracts}",
-            f"dbt models {self.models}/{len(t.models)}",
-            f"tests {self.tests}/{t.tests}",
+            f"dbt models {models}/{len(t.models)}",
+            f"tests {tests}/{t.tests}",
             f"gate {self.suites}/{t.suites}",
             f"publication {'done' if self.published else '-'}",
             f"report {'done' if self.report else '-'}",
@@ -121,8 +128,11 @@ class ProgressWatcher:
         totals: Totals,
         on_change: Callable[[Progress, str | None], None],
         where: dict[str, str],
+        dbt_log: Path | None = None,
     ) -> None:
         self.progress = Progress(totals)
+        self._dbt_log = dbt_log
+        self._dbt_offset: int | None = None
         self._instance = instance
         self._run_id = run_id
         self._on_change = on_change
@@ -148,6 +158,7 @@ class ProgressWatcher:
                 continue
 
     def _read(self) -> None:
+        self._read_dbt_log()
         while True:
             batch = self._instance.get_records_for_run(self._run_id, cursor=self._cursor)
             self._cursor = batch.cursor
@@ -155,6 +166,30 @@ class ProgressWatcher:
                 self._apply(record.event_log_entry)
             if not batch.has_more:
                 return
+
+    def _read_dbt_log(self) -> None:
+        """New lines of dbt's JSON log since the dbt step started: each model, seed or test
+        that finished is one result line."""
+        if self._dbt_log is None or self._dbt_offset is None:
+            return
+        try:
+            size = self._dbt_log.stat().st_size
+            if size < self._dbt_offset:  # rotated
+                self._dbt_offset = 0
+            with self._dbt_log.open("rb") as log:
+                log.seek(self._dbt_offset)
+                chunk = log.read(size - self._dbt_offset)
+        except OSError:
+            return
+        complete = chunk.rfind(b"\n") + 1
+        self._dbt_offset += complete
+        text = chunk[:complete]
+        models = text.count(b'"name": "LogModelResult"') + text.count(b'"name": "LogSeedResult"')
+        tests = text.count(b'"name": "LogTestResult"')
+        if models or tests:
+            self.progress.dbt_log_models += models
+            self.progress.dbt_log_tests += tests
+            self._on_change(self.progress, None)
 
     def _apply(self, entry: object) -> None:
         from_log = getattr(entry, "user_message", "") or ""
@@ -169,6 +204,11 @@ class ProgressWatcher:
         step = event.step_key or ""
         if kind == DagsterEventType.STEP_START:
             p.step = STAGES.get(step, step)
+            if p.step == "dbt" and self._dbt_log is not None:
+                try:
+                    self._dbt_offset = self._dbt_log.stat().st_size
+                except OSError:
+                    self._dbt_offset = 0
             self._on_change(p, None)
         elif kind == DagsterEventType.ASSET_MATERIALIZATION:
             key = event.asset_key

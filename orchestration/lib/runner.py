@@ -128,7 +128,10 @@ def run_pipeline(
     with contextlib.ExitStack() as watching:
         if watch is not None:
             totals = Totals.of(defs, len(selected))
-            watching.enter_context(ProgressWatcher(instance, run_id, totals, watch, where))
+            dbt_log = config.dbt_target_dir / "dbt.log"
+            watching.enter_context(
+                ProgressWatcher(instance, run_id, totals, watch, where, dbt_log=dbt_log)
+            )
         watching.enter_context(
             Watchdog(
                 current,
