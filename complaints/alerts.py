@@ -80,12 +80,14 @@ def _where(job: str, run_id: str, origin: str) -> str:
     return f"Run {run_id} of job {job} ({origin}) on {socket.gethostname()}."
 
 
-def run_failed(run_id: str, job: str, origin: str, failed_steps: Sequence[str]) -> Alert:
-    """A run failed for another reason than the gate (a step raised, the run was killed)."""
+def run_failed(
+    run_id: str, job: str, origin: str, failed_steps: Sequence[str], ended: str = "failed"
+) -> Alert:
+    """A run failed (or was cancelled) for another reason than the gate."""
     lines = [
         _where(job, run_id, origin),
         "",
-        "The run failed. Nothing new was published: analysts keep the previous publication.",
+        f"The run {ended}. Nothing new was published: analysts keep the previous publication.",
         "",
         "Failed steps:" if failed_steps else "No step failed: the run itself ended in failure.",
         *(f"  - {s}" for s in failed_steps),
@@ -93,7 +95,7 @@ def run_failed(run_id: str, job: str, origin: str, failed_steps: Sequence[str]) 
         "Its full log is in the Dagster UI (Runs) and, for `complaints run`, in "
         "warehouse/logs/last_run.log.",
     ]
-    return Alert(f"{SUBJECT_PREFIX} run failed: {job} {run_id}", "\n".join(lines))
+    return Alert(f"{SUBJECT_PREFIX} run {ended}: {job} {run_id}", "\n".join(lines))
 
 
 def gate_blocked(

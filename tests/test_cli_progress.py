@@ -5,12 +5,15 @@ password nowhere in its output, its run's tags or any file it wrote."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -105,6 +108,8 @@ def test_gate_block_piped_output_and_alert(published_warehouse, tmp_path: Path) 
 def _run_on_pty(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
     """Run with stdin, stdout and stderr on a pseudo-terminal; everything it wrote, decoded."""
     leader, follower = pty.openpty()
+    # A terminal of 50 rows and 200 columns: the live line fits on one row.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
     process = subprocess.Popen(
         args, stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True
     )
@@ -134,6 +139,7 @@ def test_terminal_shows_a_live_line_then_the_summary(tmp_path: Path) -> None:
     code, text = _run_on_pty(
         _args(landing, warehouse, tmp_path / "home"), _env(TERM="xterm"), timeout=600
     )
+    (tmp_path / "terminal.txt").write_text(text)
     print(text[-2500:])
     assert code == 0
     # The live line: redrawn in place (cursor control), with every stage's count.

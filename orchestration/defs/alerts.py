@@ -15,14 +15,17 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import (
     AssetKey,
+    DagsterRunStatus,
     DefaultSensorStatus,
     FreshnessPolicy,
     RunFailureSensorContext,
+    RunStatusSensorContext,
     SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
     get_dagster_logger,
     run_failure_sensor,
+    run_status_sensor,
     sensor,
 )
 
@@ -65,6 +68,28 @@ def run_failure_alert_sensor(config: ComplaintsConfig) -> SensorDefinition:
         alert_on_run(config, context.instance, run.run_id, "launched by the daemon", log.warning)
 
     return alert_on_run_failure
+
+
+def run_canceled_alert_sensor(config: ComplaintsConfig) -> SensorDefinition:
+    """Run monitoring cancels a run past the maximum run time (docs/OPERATIONS.md): a
+    cancelled run published nothing either, so it is told like a failure."""
+
+    @run_status_sensor(
+        run_status=DagsterRunStatus.CANCELED,
+        name="alert_on_run_canceled",
+        default_status=DefaultSensorStatus.RUNNING,
+        description="E-mails COMPLAINTS_ALERT_TO when a run is cancelled (by run monitoring's "
+        "maximum run time, or by hand).",
+    )
+    def alert_on_run_canceled(context: RunStatusSensorContext) -> None:
+        run = context.dagster_run
+        log = get_dagster_logger()
+        if config.alerts is None:
+            log.info(f"run {run.run_id} cancelled; no alert: COMPLAINTS_ALERT_SMTP_HOST is not set")
+            return
+        alert_on_run(config, context.instance, run.run_id, "cancelled", log.warning)
+
+    return alert_on_run_canceled
 
 
 def freshness_alert_sensor(config: ComplaintsConfig, keys: Sequence[AssetKey]) -> SensorDefinition:
@@ -120,4 +145,8 @@ def freshness_alert_sensor(config: ComplaintsConfig, keys: Sequence[AssetKey]) -
 def alert_sensors(
     config: ComplaintsConfig, published: Sequence[AssetKey]
 ) -> list[SensorDefinition]:
-    return [run_failure_alert_sensor(config), freshness_alert_sensor(config, published)]
+    return [
+        run_failure_alert_sensor(config),
+        run_canceled_alert_sensor(config),
+        freshness_alert_sensor(config, published),
+    ]

@@ -85,7 +85,8 @@ def failed_run_alert(
             outcome.failed_steps,
         )
     if run.is_failure_or_canceled:
-        return alerts.run_failed(run.run_id, run.job_name, origin, outcome.failed_steps)
+        ended = "failed" if run.is_failure else "was cancelled"
+        return alerts.run_failed(run.run_id, run.job_name, origin, outcome.failed_steps, ended)
     return None
 
 
