@@ -4,6 +4,7 @@ pipe, cron) only the plain line per step."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from types import TracebackType
@@ -22,7 +23,13 @@ class RunDisplay:
     """A context manager whose `update` is the runner's `watch` callback."""
 
     def __init__(self, stream: TextIO | None = None, live: bool | None = None) -> None:
-        self._stream = stream or sys.stderr
+        # Dagster captures each step's output by pointing file descriptors 1 and 2 elsewhere
+        # while the step runs: a copy of stderr's descriptor keeps reaching the terminal (or
+        # the pipe), and keeps telling Rich that it is one.
+        self._own: TextIO | None = None
+        if stream is None:
+            self._own = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+        self._stream = stream or self._own or sys.stderr
         self._live_wanted = self._stream.isatty() if live is None else live
         self._lock = threading.Lock()
         self._console = Console(file=self._stream, highlight=False)
@@ -32,7 +39,12 @@ class RunDisplay:
     def __enter__(self) -> RunDisplay:
         if self._live_wanted:
             self._live = Live(
-                self._spinner, console=self._console, refresh_per_second=8, transient=True
+                self._spinner,
+                console=self._console,
+                refresh_per_second=8,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self._live.__enter__()
         return self
@@ -46,6 +58,8 @@ class RunDisplay:
         if self._live is not None:
             self._live.__exit__(exc_type, exc, tb)
             self._live = None
+        if self._own is not None:
+            self._own.close()
 
     def say(self, line: str) -> None:
         """A line of its own (a recovery, a wait, an alert), above the live line if any."""

@@ -145,6 +145,7 @@ def test_terminal_shows_a_live_line_then_the_summary(tmp_path: Path) -> None:
     # The live line: redrawn in place (cursor control), with every stage's count.
     assert "\x1b[" in text
     live = re.findall(r"extracts \d/2 \| dbt models (\d+)/44 \| tests \d+/\d+ \| gate \d/9", text)
+    print("live model counts seen:", sorted(set(live), key=int))
     assert len(set(live)) > 2, live  # it moved while the run ran
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
     assert re.search(r"\] publication done: .*marts\.duckdb", plain)

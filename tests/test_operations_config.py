@@ -119,4 +119,5 @@ def test_definitions_carry_the_freshness_policy_and_the_alert_sensors() -> None:
         assert policy.fail_window.to_timedelta() == timedelta(days=8), policy
     assert graph.get(AssetKey("mart_reconciliation")).freshness_policy is None
     assert isinstance(defs.resolve_sensor_def("alert_on_run_failure"), RunStatusSensorDefinition)
+    assert isinstance(defs.resolve_sensor_def("alert_on_run_canceled"), RunStatusSensorDefinition)
     assert defs.resolve_sensor_def("publication_freshness").minimum_interval_seconds
