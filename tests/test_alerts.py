@@ -18,6 +18,7 @@ import psutil
 import pytest
 from dagster import (
     AssetMaterialization,
+    DagsterEventType,
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
@@ -156,39 +157,59 @@ def test_unreachable_mail_server_never_fails_or_hides_the_run(tmp_path: Path) ->
 
 
 def test_run_failure_sensor_alerts_for_runs_the_daemon_launched(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The run as the daemon launches it (no tag of `complaints run`), then the sensor."""
+    """The run as the daemon launches it (no tag of `complaints run`): the warehouse resource
+    recovers a dead run when the run starts and alerts (from the process's environment), then
+    the run-failure sensor alerts for the run's own failure."""
     config = _config(tmp_path, None)
     instance = DagsterInstance.ephemeral()
     keys = sync_partitions(instance, read_manifest(config.landing_dir))
     job = build_defs(config).resolve_job_def("refresh_warehouse")
-    result = job.execute_in_process(
-        instance=instance, tags=all_partitions_tags(keys), raise_on_error=False
-    )
-    assert not result.success
-    failure = result.get_run_failure_event()
 
     def evaluate(alerts: AlertSettings | None) -> None:
         sensor = run_failure_alert_sensor(replace(config, alerts=alerts))
         context = build_run_status_sensor_context(
             sensor_name=sensor.name,
-            dagster_event=failure,
+            dagster_event=result.get_run_failure_event(),
             dagster_instance=instance,
             dagster_run=result.dagster_run,
         )
         sensor(context)
 
     with smtp_server() as box:
-        evaluate(box.settings())
-        assert len(box.messages) == 1
-        message = box.messages[0]
-        print("subject:", message["Subject"])
-        assert message["Subject"] == (
-            f"[complaints warehouse] run failed: refresh_warehouse {result.run_id}"
+        for name, value in box.environ().items():
+            monkeypatch.setenv(name, value)
+        dead = _dead_run(instance)
+        result = job.execute_in_process(
+            instance=instance, tags=all_partitions_tags(keys), raise_on_error=False
         )
-        body = message.get_content()
-        assert "launched by the daemon" in body and "raw_extracts" in body and APPENDIX_1 in body
+        assert not result.success
+        evaluate(box.settings())
+        subjects = [m["Subject"] for m in box.messages]
+        print("subjects:", subjects)
+        assert subjects == [
+            "[complaints warehouse] crashed run recovered",
+            f"[complaints warehouse] run failed: refresh_warehouse {result.run_id}",
+        ]
+        recovered, failed = (m.get_content() for m in box.messages)
+        assert dead.run_id in recovered and f"start of run {result.run_id}" in recovered
+        assert "launched by the daemon" in failed and "raw_extracts" in failed
+        assert APPENDIX_1 in failed
+        # The dead run, failed by recovery, gets no second alert from the sensor.
+        dead_run = instance.get_run_by_id(dead.run_id)
+        assert dead_run is not None and dead_run.is_failure
+        (failure,) = instance.all_logs(dead.run_id, of_type=DagsterEventType.RUN_FAILURE)
+        assert failure.dagster_event is not None
+        run_failure_alert_sensor(replace(config, alerts=box.settings()))(
+            build_run_status_sensor_context(
+                sensor_name="alert_on_run_failure",
+                dagster_event=failure.dagster_event,
+                dagster_instance=instance,
+                dagster_run=dead_run,
+            )
+        )
+        assert len(box.messages) == 2
     # Unreachable: the evaluation ends normally and says so in the sensor's log.
     port = closed_port()
     with caplog.at_level(logging.WARNING):
