@@ -41,6 +41,7 @@ LONGEST_FIRST = (
     "test_multi_council.py",
     "test_postgres.py",
     "test_reliability_kills.py",
+    "test_cli_progress.py",
     "test_sensor.py",
     "test_event_log_storage.py",
     "test_install.py",
