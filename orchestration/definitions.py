@@ -67,7 +67,7 @@ def with_freshness(
     mapped = map_asset_specs(
         lambda spec: (
             spec.replace_attributes(freshness_policy=policy)
-            if spec.key in (*PUBLISHED_ASSETS, POSTGRES_MARTS)
+            if spec.key in PUBLISHED_ASSETS
             else spec
         ),
         assets,
@@ -98,15 +98,9 @@ def defs() -> Definitions:
     config = ComplaintsConfig.resolve()
     if config.target == "postgres":
         # Server mode (docs/SERVER.md): the job that builds, audits and publishes on the server.
-        server = build_postgres_defs(config)
-        return Definitions(
-            assets=with_freshness(
-                [a for a in server.assets or [] if isinstance(a, AssetsDefinition)], config
-            ),
-            jobs=server.jobs,
-            schedules=server.schedules,
-            sensors=[*(server.sensors or []), *alert_sensors(config, [POSTGRES_MARTS])],
-            executor=server.executor,
+        return Definitions.merge(
+            build_postgres_defs(config),
+            Definitions(sensors=alert_sensors(config, [POSTGRES_MARTS])),
         )
     prepare_dbt(config)
     return build_defs(config)

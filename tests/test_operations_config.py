@@ -121,3 +121,39 @@ def test_definitions_carry_the_freshness_policy_and_the_alert_sensors() -> None:
     assert isinstance(defs.resolve_sensor_def("alert_on_run_failure"), RunStatusSensorDefinition)
     assert isinstance(defs.resolve_sensor_def("alert_on_run_canceled"), RunStatusSensorDefinition)
     assert defs.resolve_sensor_def("publication_freshness").minimum_interval_seconds
+
+
+_SERVER = """
+from dagster import AssetKey
+from orchestration.definitions import defs
+d = defs()
+print(d.resolve_schedule_def("weekly_postgres_refresh").default_status.value)
+print(sorted(s.name for s in d.sensors))
+print(d.resolve_asset_graph().get(AssetKey("postgres_marts")).freshness_policy.fail_window.to_timedelta().days)
+"""
+
+
+def test_server_mode_deployment_runs_its_schedule_and_alerts() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")}
+    env = {
+        **clean,
+        "COMPLAINTS_TARGET": "postgres",
+        # Loading the definitions connects to nothing.
+        "COMPLAINTS_POSTGRES_DSN": "postgresql://complaints_pipeline@127.0.0.1:1/complaints",
+        "COMPLAINTS_AUTOMATION": "on",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _SERVER],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    ).stdout.splitlines()
+    print("server mode:", out)
+    assert out == [
+        "RUNNING",
+        "['alert_on_run_canceled', 'alert_on_run_failure', 'publication_freshness']",
+        "8",
+    ]
