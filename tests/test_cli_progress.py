@@ -15,11 +15,14 @@ import subprocess
 import sys
 import termios
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
 
+from complaints.config import ComplaintsConfig
+from orchestration.lib.alerting import alert_on_run
 from tests.pipeline import APPENDIX_C, copy_landing, copy_published, digest, replace_in_line
 from tests.smtp_server import smtp_server
 
@@ -99,6 +102,15 @@ def test_gate_block_piped_output_and_alert(published_warehouse, tmp_path: Path) 
         (run,) = instance.get_runs()
         assert all(PASSWORD not in v for v in run.tags.values())
         assert not [e for e in instance.all_logs(run.run_id) if PASSWORD in e.message]
+        # What the run-failure sensor sends for a run the daemon launched (it leaves this one,
+        # tagged by `complaints run`, alone): the same gate alert, read from the same events.
+        config = ComplaintsConfig.resolve(landing, warehouse, home, environ={})
+        with smtp_server() as daemon_box:
+            config = replace(config, alerts=daemon_box.settings())
+            assert alert_on_run(config, instance, run.run_id, "launched by the daemon", print)
+        (again,) = daemon_box.messages
+        assert again["Subject"] == message["Subject"]
+        assert again.get_content().split("\n")[2:] == body.split("\n")[2:]
     holding = [
         p for p in tmp_path.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()
     ]
