@@ -36,7 +36,11 @@ def _root() -> None:
 
 @app.command()
 def check(
-    file: Path = typer.Argument(..., help="The extract file to read."),
+    file: Path = typer.Argument(
+        ...,
+        help="The extract file to read, or a landing folder: every extract its manifest.yml "
+        "lists, with the kind, period and council given there.",
+    ),
     kind: str | None = typer.Option(None, "--kind", help="root_cause_summary or outcome_matrix"),
     period: str | None = typer.Option(None, "--period", help="Reporting period, e.g. 2019/20"),
     council: str | None = typer.Option(
@@ -63,8 +67,12 @@ def check(
     first, then unresolved departments, repairs and warnings, then the totals that hold.
 
     Exit 0 when every control total holds, 1 when any fails, 2 when the file cannot be read.
+    With a landing folder: one line per extract, then each failing one in full, then a total;
+    the exit code is the worst of its extracts'.
     """
 
+    if file.is_dir():
+        raise typer.Exit(_check_folder(file, as_json, show_all))
     try:
         inputs = _check_inputs(file, kind, period, council, departments, manifest)
         try:
@@ -92,6 +100,85 @@ def check(
         else render_text(report, show_all=show_all)
     )
     raise typer.Exit(0 if report["reconciles"] else 1)
+
+
+def _check_folder(landing: Path, as_json: bool, show_all: bool) -> int:
+    """`check LANDING`: every extract of its manifest, each with its entry's kind, period,
+    council and departments; returns the worst exit code (2 unreadable, 1 failing totals)."""
+    try:
+        entries = load_manifest(landing)
+    except ExtractError as exc:
+        typer.echo(json.dumps(exc.to_dict(), indent=2) if as_json else f"error: {exc}", err=True)
+        return 2
+    limit = ComplaintsConfig.resolve().max_extract_bytes
+    results: list[tuple[str, dict[str, object] | None, ExtractError | None]] = []
+    for entry in entries:
+        try:
+            data = read_extract(entry.absolute_path, limit)
+            parsed = parse_extract(
+                data,
+                entry.kind,
+                str(entry.absolute_path),
+                council=entry.council,
+                period=entry.period,
+                departments=dict(entry.departments),
+            )
+            report = build_report(parsed, period=entry.period, council=entry.council)
+            results.append((entry.extract_id, report, None))
+        except OSError as exc:
+            error = ExtractError(
+                str(entry.absolute_path), None, f"cannot read file: {exc.strerror}"
+            )
+            results.append((entry.extract_id, None, error))
+        except ExtractError as exc:
+            results.append((entry.extract_id, None, exc))
+    codes = [2 if e is not None else 0 if r and r["reconciles"] else 1 for _, r, e in results]
+    worst = max(codes, default=0)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "landing": str(landing),
+                    "extracts": [
+                        {"id": i, **(r if r is not None else {"error": e.to_dict() if e else None})}
+                        for i, r, e in results
+                    ],
+                    "exit_code": worst,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return worst
+    for extract_id, found, problem in results:
+        typer.echo(_check_line(extract_id, found, problem))
+    for extract_id, found, problem in results:
+        if problem is not None:
+            typer.echo(f"\n== {extract_id}: cannot be read\nerror: {problem}")
+        elif found is not None and not found["reconciles"]:
+            typer.echo(f"\n== {extract_id}\n" + render_text(found, show_all=show_all))
+    failing = codes.count(1)
+    unreadable = codes.count(2)
+    typer.echo(
+        f"\n{len(results)} extract(s) in {landing}: {codes.count(0)} reconcile, {failing} with "
+        f"failing control totals, {unreadable} unreadable (exit {worst})"
+    )
+    return worst
+
+
+def _check_line(
+    extract_id: str, report: dict[str, object] | None, error: ExtractError | None
+) -> str:
+    if error is not None or report is None:
+        return f"ERROR   {extract_id}: {error}"
+    summary = report.get("control_totals_summary")
+    levels = summary.values() if isinstance(summary, dict) else []
+    count = sum(n["ok"] + n["failed"] for n in levels)
+    failed = sum(n["failed"] for n in levels)
+    what = f"{report['kind']}, {report['period']}, {report['council']}"
+    if report["reconciles"]:
+        return f"OK      {extract_id} ({what}): all {count} control totals hold"
+    return f"FAILED  {extract_id} ({what}): {failed} of {count} control totals fail"
 
 
 @dataclass(frozen=True)
@@ -244,6 +331,7 @@ def _run_here(
     # Filtered before the pipeline loads (the start-up imports below): its decorators warn about
     # beta parameters on import.
     warnings.filterwarnings("ignore", category=BetaWarning)
+    from cli.progress import RunDisplay
     from orchestration.lib.instance import configure_instance, open_instance
     from orchestration.lib.recovery import WarehouseBusy
     from orchestration.lib.runner import run_pipeline
@@ -254,7 +342,8 @@ def _run_here(
     gc.set_threshold(700, 10, 100)
     configure_instance(config)
     try:
-        with open_instance(config) as instance:
+        # With --verbose Dagster's own log is the progress: no live line over it.
+        with open_instance(config) as instance, RunDisplay(live=False if verbose else None) as show:
             return run_pipeline(
                 config,
                 instance,
@@ -265,8 +354,9 @@ def _run_here(
                 log_level="DEBUG" if verbose else "CRITICAL",
                 partition=partition,
                 wait_seconds=wait,
-                say=lambda line: typer.echo(line, err=True),
+                say=show.say,
                 busy_exit_status=int(ExitCode.BUSY),
+                watch=show.update,
             )
     except WarehouseBusy as exc:
         raise CliError(ExitCode.BUSY, str(exc)) from None
@@ -407,6 +497,10 @@ def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
             typer.echo(f"  {table}: {n} rows")
     state = "updated" if s.published_updated else "UNCHANGED (previous publication kept)"
     typer.echo(f"published file: {s.published} [{state}]")
+    if s.exports:
+        typer.echo(f"exports (Parquet, CSV): {s.exports}/")
+    if s.report:
+        typer.echo(f"report: {s.report}" + ("" if s.published_updated else " [previous]"))
     if s.data_docs:
         typer.echo(f"data docs: {s.data_docs}")
     if not verbose:

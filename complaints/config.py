@@ -27,6 +27,15 @@ POSTGRES_DSN_ENV = "COMPLAINTS_POSTGRES_DSN"
 CACHE_ENV = "COMPLAINTS_CACHE_DIR"
 SENSOR_INTERVAL_ENV = "COMPLAINTS_SENSOR_INTERVAL"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
+AUTOMATION_ENV = "COMPLAINTS_AUTOMATION"
+FRESHNESS_ENV = "COMPLAINTS_FRESHNESS_HOURS"
+ALERT_HOST_ENV = "COMPLAINTS_ALERT_SMTP_HOST"
+ALERT_PORT_ENV = "COMPLAINTS_ALERT_SMTP_PORT"
+ALERT_FROM_ENV = "COMPLAINTS_ALERT_FROM"
+ALERT_TO_ENV = "COMPLAINTS_ALERT_TO"
+ALERT_USER_ENV = "COMPLAINTS_ALERT_SMTP_USER"
+ALERT_PASSWORD_ENV = "COMPLAINTS_ALERT_SMTP_PASSWORD"
+ALERT_STARTTLS_ENV = "COMPLAINTS_ALERT_STARTTLS"
 TARGETS = ("duckdb", "postgres")
 
 # Defaults, relative to the current folder (a checkout's root under `make run` / `make dev`).
@@ -37,6 +46,75 @@ DEFAULT_DAGSTER_HOME = Path(".dagster_home")
 BUILD_DB_NAME = "build.duckdb"
 PUBLISHED_DB_NAME = "marts.duckdb"
 DBT_TARGET_NAME = "dbt_target"
+
+
+# The weekly schedule plus a day's grace: a publication older than this has missed a refresh.
+DEFAULT_FRESHNESS_HOURS = 8 * 24.0
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def _switch(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(f"{name} must be on or off, not {raw!r}")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts go (complaints/alerts.py sends them): an SMTP server and the recipients.
+
+    The password is kept out of repr and never written anywhere (run tags, logs, resources)."""
+
+    host: str
+    port: int
+    sender: str
+    recipients: tuple[str, ...]
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> AlertSettings | None:
+        """None without COMPLAINTS_ALERT_SMTP_HOST (no alerts); ValueError naming the variable
+        when one is set but unusable."""
+        host = environ.get(ALERT_HOST_ENV, "").strip()
+        if not host:
+            return None
+        port_raw = environ.get(ALERT_PORT_ENV, "").strip() or "25"
+        if not (port_raw.isdigit() and 0 < int(port_raw) < 65536):
+            raise ValueError(f"{ALERT_PORT_ENV} must be a port number, not {port_raw!r}")
+        sender = environ.get(ALERT_FROM_ENV, "").strip()
+        recipients = tuple(r.strip() for r in environ.get(ALERT_TO_ENV, "").split(",") if r.strip())
+        if not sender or not recipients:
+            missing = ALERT_FROM_ENV if not sender else ALERT_TO_ENV
+            raise ValueError(f"{ALERT_HOST_ENV} is set, so {missing} must be set too")
+        return cls(
+            host=host,
+            port=int(port_raw),
+            sender=sender,
+            recipients=recipients,
+            user=environ.get(ALERT_USER_ENV, "").strip() or None,
+            password=environ.get(ALERT_PASSWORD_ENV) or None,
+            starttls=_switch(environ, ALERT_STARTTLS_ENV),
+        )
+
+
+def _freshness_hours(environ: Mapping[str, str]) -> float:
+    raw = environ.get(FRESHNESS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_FRESHNESS_HOURS
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not hours > 0:
+        raise ValueError(f"{FRESHNESS_ENV} must be a positive number of hours, not {raw!r}")
+    return hours
 
 
 def _absolute(path: str | os.PathLike[str]) -> Path:
@@ -84,6 +162,14 @@ class ComplaintsConfig:
     sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS
     """The least time between two ticks of the landing-folder sensor
     (`COMPLAINTS_SENSOR_INTERVAL`)."""
+    automation: bool = False
+    """`COMPLAINTS_AUTOMATION=on` (the deployment files set it): the weekly schedule and the
+    landing-folder sensor start running when the code location loads; off (`make dev`), they
+    wait to be switched on in the UI."""
+    alerts: AlertSettings | None = None
+    """E-mail alerts (COMPLAINTS_ALERT_*); None: no alerts."""
+    freshness_hours: float = DEFAULT_FRESHNESS_HOURS
+    """How old the publication may get before it is stale (`COMPLAINTS_FRESHNESS_HOURS`)."""
 
     @classmethod
     def resolve(
@@ -123,6 +209,9 @@ class ComplaintsConfig:
             sensor_interval_seconds=(
                 int(interval_raw) if interval_raw else DEFAULT_SENSOR_INTERVAL_SECONDS
             ),
+            automation=_switch(env, AUTOMATION_ENV),
+            alerts=AlertSettings.from_environ(env),
+            freshness_hours=_freshness_hours(env),
         )
 
     @property

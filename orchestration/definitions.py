@@ -20,14 +20,15 @@ from dagster import (
 
 from complaints.config import ComplaintsConfig
 from complaints.dbt_paths import prepare_dbt
+from orchestration.defs.alerts import alert_sensors, freshness_policy
 from orchestration.defs.gate.checks import gate_checks
 from orchestration.defs.ingest.assets import extract_registry, raw_extracts, reviewed_waivers
-from orchestration.defs.ingest.sensors import build_landing_folder_sensor
+from orchestration.defs.ingest.sensors import landing_folder_sensor_for
 from orchestration.defs.jobs import rebuild_job, refresh_job
 from orchestration.defs.publish.assets import published_marts
 from orchestration.defs.publish.report import analysts_report
-from orchestration.defs.schedules import weekly_full_refresh
-from orchestration.defs.server import build_postgres_defs
+from orchestration.defs.schedules import weekly_full_refresh_for
+from orchestration.defs.server import POSTGRES_MARTS, build_postgres_defs
 from orchestration.defs.transform.assets import build_dbt_assets
 from orchestration.defs.transform.project import dbt_project
 from orchestration.resources import default_resources
@@ -54,14 +55,37 @@ def python_assets() -> Sequence[AssetsDefinition]:
     return [a for a in referenced if isinstance(a, AssetsDefinition)]
 
 
+PUBLISHED_ASSETS = (published_marts.key, analysts_report.key)
+"""What analysts read: each carries the freshness policy, and the freshness sensor watches it."""
+
+
+def with_freshness(
+    assets: Sequence[AssetsDefinition], config: ComplaintsConfig
+) -> list[AssetsDefinition]:
+    """The published assets with the configuration's freshness policy (the others unchanged)."""
+    policy = freshness_policy(config)
+    mapped = map_asset_specs(
+        lambda spec: (
+            spec.replace_attributes(freshness_policy=policy)
+            if spec.key in PUBLISHED_ASSETS
+            else spec
+        ),
+        assets,
+    )
+    return [a for a in mapped if isinstance(a, AssetsDefinition)]
+
+
 def build_defs(config: ComplaintsConfig) -> Definitions:
     """The definitions for one configuration (its dbt manifest prepared: `prepare_dbt`)."""
     return Definitions(
-        assets=[*python_assets(), build_dbt_assets(dbt_project(config))],
+        assets=[*with_freshness(python_assets(), config), build_dbt_assets(dbt_project(config))],
         asset_checks=gate_checks(),
         jobs=[refresh_job, rebuild_job],
-        schedules=[weekly_full_refresh],
-        sensors=[build_landing_folder_sensor(config.sensor_interval_seconds)],
+        schedules=[weekly_full_refresh_for(config.automation)],
+        sensors=[
+            landing_folder_sensor_for(config.automation, config.sensor_interval_seconds),
+            *alert_sensors(config, PUBLISHED_ASSETS),
+        ],
         resources=default_resources(config),
         # One writer of the build database at a time: every step runs in the run's own process.
         executor=in_process_executor,
@@ -74,7 +98,9 @@ def defs() -> Definitions:
     config = ComplaintsConfig.resolve()
     if config.target == "postgres":
         # Server mode (docs/SERVER.md): the job that builds, audits and publishes on the server.
-
-        return build_postgres_defs(config)
+        return Definitions.merge(
+            build_postgres_defs(config),
+            Definitions(sensors=alert_sensors(config, [POSTGRES_MARTS])),
+        )
     prepare_dbt(config)
     return build_defs(config)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,9 +12,10 @@ from dagster import ConfigurableResource, InitResourceContext, get_dagster_logge
 from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
-from complaints.config import ComplaintsConfig
+from complaints.config import AlertSettings, ComplaintsConfig
 from complaints.dbt_paths import dbt_launcher, dbt_project_dir
 from ingest.manifest import MAX_EXTRACT_BYTES, Manifest, read_manifest
+from orchestration.lib.alerting import alert_on_recovery
 from orchestration.lib.recovery import process_tags, recover_dead_runs
 
 
@@ -63,12 +65,18 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
         if run is None or instance is None:
             return
 
+        log = get_dagster_logger()
         try:
             instance.add_run_tags(run.run_id, process_tags())
-            for item in recover_dead_runs(instance, exclude=run.run_id):
-                get_dagster_logger().warning(item.line())
+            recovered = recover_dead_runs(instance, exclude=run.run_id)
+            for item in recovered:
+                log.warning(item.line())
+            # The alert settings come from this process's environment, never from the
+            # resource's configuration (which the UI shows): the SMTP password stays out of it.
+            config = replace(self.config, alerts=AlertSettings.from_environ(os.environ))
+            alert_on_recovery(config, recovered, f"start of run {run.run_id}", log.warning)
         except Exception as exc:  # recovery must never fail the run it protects
-            get_dagster_logger().warning(f"crash recovery skipped: {exc}")
+            log.warning(f"crash recovery skipped: {exc}")
 
     def manifest(self) -> Manifest:
         """The landing folder's manifest, read and validated on first use in a run."""

@@ -43,6 +43,7 @@ LONGEST_FIRST = (
     "test_reliability_kills.py",
     "test_failure_reasons.py",
     "test_build_db_size.py",
+    "test_cli_progress.py",
     "test_sensor.py",
     "test_event_log_storage.py",
     "test_install.py",

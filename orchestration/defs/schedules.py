@@ -3,6 +3,7 @@
 from dagster import (
     DefaultScheduleStatus,
     RunRequest,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
     schedule,
@@ -21,14 +22,24 @@ def all_partitions_tags(keys: list[str]) -> dict[str, str]:
     return partition_range_tags(keys[0], keys[-1])
 
 
-@schedule(
-    job=refresh_job,
-    cron_schedule="0 6 * * 1",
-    execution_timezone="Europe/London",
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Materialise every extract of the landing folder weekly (Monday 06:00, London).",
-)
-def weekly_full_refresh(
+CRON = "0 6 * * 1"
+TIMEZONE = "Europe/London"
+
+
+def weekly_full_refresh_for(running: bool = False) -> ScheduleDefinition:
+    """The schedule, running when the code location loads if `running` (a deployment:
+    ComplaintsConfig.automation), else stopped until switched on in the UI (`make dev`)."""
+    return schedule(
+        name="weekly_full_refresh",
+        job=refresh_job,
+        cron_schedule=CRON,
+        execution_timezone=TIMEZONE,
+        default_status=DefaultScheduleStatus.RUNNING if running else DefaultScheduleStatus.STOPPED,
+        description="Materialise every extract of the landing folder weekly (Monday 06:00, London).",
+    )(_weekly_full_refresh)
+
+
+def _weekly_full_refresh(
     context: ScheduleEvaluationContext, warehouse: WarehouseResource
 ) -> RunRequest | SkipReason:
     try:
@@ -47,3 +58,6 @@ def weekly_full_refresh(
             "the landing-folder sensor removes them"
         )
     return RunRequest(run_key=None, tags=all_partitions_tags(keys))
+
+
+weekly_full_refresh = weekly_full_refresh_for()

@@ -17,6 +17,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    DefaultScheduleStatus,
     Definitions,
     Failure,
     MaterializeResult,
@@ -30,6 +31,7 @@ from dagster import (
 from complaints.config import ComplaintsConfig
 from complaints.postgres import PostgresRunSummary, run_postgres
 from expectations.suites import SUITES
+from orchestration.defs.alerts import freshness_policy
 
 POSTGRES_MARTS = AssetKey("postgres_marts")
 POSTGRES_JOB = "publish_postgres"
@@ -55,6 +57,8 @@ def build_postgres_defs(
         group_name="publish",
         kinds={"postgres", "dbt"},
         check_specs=GATE_SPECS,
+        # The weekly refresh plus a day's grace (docs/OPERATIONS.md).
+        freshness_policy=freshness_policy(config),
         description=(
             "The `marts` schema on the PostgreSQL server: raw tables loaded by COPY, dbt models "
             "built into a fresh schema, the Great Expectations gate run there, then swapped in as "
@@ -97,6 +101,10 @@ def build_postgres_defs(
                 job=job,
                 cron_schedule="0 6 * * 1",
                 execution_timezone="Europe/London",
+                # Running in a deployment (COMPLAINTS_AUTOMATION=on), as the DuckDB target's.
+                default_status=DefaultScheduleStatus.RUNNING
+                if config.automation
+                else DefaultScheduleStatus.STOPPED,
             )
         ],
         executor=in_process_executor,

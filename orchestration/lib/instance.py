@@ -30,12 +30,37 @@ concurrency:
 telemetry:
   enabled: false
 """
+# A backstop to crash recovery (orchestration/lib/recovery.py), which acts only when a run starts
+# on the host where the dead run's process was: the daemon (`dagster dev`, or the deployment's)
+# cancels a run past the maximum run time and frees the pool slots a run still holds after it
+# ended. Keys as Dagster's instance schema names them (dagster/_core/instance/config.py).
+RUN_MONITORING_YAML = """\
+run_monitoring:
+  enabled: true
+  max_runtime_seconds: {max_runtime_seconds}
+  free_slots_after_run_end_seconds: {free_slots_seconds}
+"""
+MAX_RUNTIME_SECONDS = 6 * 3600
+"""Far above a weekly refresh of every extract; a run still going then is stuck."""
+FREE_SLOTS_AFTER_RUN_END_SECONDS = 60
+
+
+def run_monitoring_yaml() -> str:
+    return RUN_MONITORING_YAML.format(
+        max_runtime_seconds=MAX_RUNTIME_SECONDS,
+        free_slots_seconds=FREE_SLOTS_AFTER_RUN_END_SECONDS,
+    )
 
 
 def dagster_yaml(home: Path) -> str:
     """The instance configuration for `home`; the event log sits where Dagster's default puts it."""
     runs_dir = home.resolve() / "history" / "runs"
-    return DAGSTER_YAML_HEADER + DAGSTER_YAML + event_log_storage_yaml(runs_dir)
+    return (
+        DAGSTER_YAML_HEADER
+        + DAGSTER_YAML
+        + run_monitoring_yaml()
+        + event_log_storage_yaml(runs_dir)
+    )
 
 
 def configure_instance(config: ComplaintsConfig) -> None:

@@ -44,6 +44,8 @@ ACTIVE_STATUSES = (
     DagsterRunStatus.STARTED,
     DagsterRunStatus.CANCELING,
 )
+RECOVERY_FAILURE_PREFIX = "Marked failed by crash recovery"
+"""How the failure message of a run recovery marked failed starts (its alert is recovery's)."""
 DEFAULT_WAIT_SECONDS = 900.0
 """How long `complaints run` waits for another live run to release the warehouse (--wait)."""
 
@@ -153,7 +155,7 @@ def recover_dead_runs(instance: DagsterInstance, exclude: str | None = None) -> 
         if liveness(dict(run.tags)) is not Liveness.DEAD:
             continue
         message = (
-            f"Marked failed by crash recovery: its process ({run.tags.get(PID_TAG)} on "
+            f"{RECOVERY_FAILURE_PREFIX}: its process ({run.tags.get(PID_TAG)} on "
             f"{run.tags.get(HOST_TAG)}) is gone (killed or crashed) and left the run unfinished."
         )
         instance.report_run_failed(run, message)

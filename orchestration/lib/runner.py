@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from dagster import (
 
 from complaints.config import ComplaintsConfig
 from complaints.dbt_paths import prepare_dbt
+from complaints.exports import EXPORTS_LINK
 from complaints.findings import (
     FailedTotal,
     UnknownSections,
@@ -27,17 +29,21 @@ from complaints.findings import (
     stale_waivers,
     unknown_sections,
 )
+from complaints.report import REPORT_NAME
 from expectations.runner import data_docs_index
 from ingest.errors import ExtractError
 from ingest.manifest import Manifest, parse_count, read_manifest
 from orchestration.definitions import build_defs
 from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
 from orchestration.defs.schedules import all_partitions_tags
+from orchestration.lib.alerting import ALERTS_TAG, IN_PROCESS, alert_on_recovery, alert_on_run
 from orchestration.lib.dagster_compat import end_process_stuck_in_a_pool_wait
 from orchestration.lib.failure_reasons import step_failure_reason, with_location
 from orchestration.lib.instance import event_batching, open_instance
+from orchestration.lib.progress import Progress, ProgressWatcher, Totals
 from orchestration.lib.recovery import (
     DEFAULT_WAIT_SECONDS,
+    Recovered,
     Watchdog,
     process_tags,
     run_of_this_process,
@@ -68,6 +74,9 @@ class RunSummary:
     unknown_sections: list[UnknownSections] = field(default_factory=list)
     data_docs: Path | None = None
     log_path: Path | None = None
+    # What analysts read besides the published file: the exports folder and the report.
+    exports: Path | None = None
+    report: Path | None = None
     # Parses of manifest.yml during the run (ingest.manifest.parse_count): one unless it changed,
     # none when the caller read it already (the CLI does, to refuse a bad one before it starts).
     manifest_parses: int = 0
@@ -82,6 +91,7 @@ def run_pipeline(
     say: Callable[[str], None] | None = None,
     busy_exit_status: int = 1,
     manifest: Manifest | None = None,
+    watch: Callable[[Progress, str | None], None] | None = None,
 ) -> RunSummary:
     """Sync partitions with the manifest, then materialise everything in one run.
 
@@ -89,6 +99,7 @@ def run_pipeline(
     keeps the raw rows already in the build database, and the unpartitioned rest of the graph
     (dbt, gate, publication) is rebuilt from all of them, as in the sensor's per-extract runs.
     `manifest` is the landing folder's, when the caller has read it already (the CLI does).
+    `watch` is told the run's progress while it executes (orchestration/lib/progress.py).
     """
 
     config.ensure_folders()
@@ -112,28 +123,57 @@ def run_pipeline(
 
     tell = say or (lambda _line: None)
     timeout = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    _wait_for_our_turn(instance, config, timeout, tell)
+    recovered: list[Recovered] = []
+
+    def note(item: Recovered) -> None:
+        tell(item.line())
+        recovered.append(item)
+
+    _wait_for_our_turn(instance, config, timeout, tell, note)
+    alert_on_recovery(config, recovered, "complaints run", tell)
+    recovered.clear()
 
     published = config.published_db
     before = published.stat().st_mtime_ns if published.exists() else None
     log_path = config.log_dir / "last_run.log"
     current = instance  # the watchdog's thread needs a non-Optional reference
-    with Watchdog(
-        current,
-        lambda: run_of_this_process(current),
-        timeout,
-        on_timeout=lambda busy: _give_up(current, busy, tell, busy_exit_status),
-        on_recover=lambda item: tell(item.line()),
-    ):
+    run_id = str(uuid.uuid4())
+    where = {
+        "publication": str(published),
+        "report": str(config.warehouse_dir / REPORT_NAME),
+    }
+    with contextlib.ExitStack() as watching:
+        if watch is not None:
+            totals = Totals.of(defs, len(selected))
+            dbt_log = config.dbt_target_dir / "dbt.log"
+            watching.enter_context(
+                ProgressWatcher(instance, run_id, totals, watch, where, dbt_log=dbt_log)
+            )
+        watching.enter_context(
+            Watchdog(
+                current,
+                lambda: run_of_this_process(current),
+                timeout,
+                on_timeout=lambda busy: _give_up(current, busy, tell, busy_exit_status),
+                on_recover=note,
+            )
+        )
         result = _execute(
             defs.resolve_job_def("refresh_warehouse"),
             instance,
             selected,
             log_level,
             log_path,
-            extra_tags={**process_tags(), MANIFEST_SHA256_TAG: manifest.sha256},
+            extra_tags={
+                **process_tags(),
+                MANIFEST_SHA256_TAG: manifest.sha256,
+                ALERTS_TAG: IN_PROCESS,
+            },
+            run_id=run_id,
         )
     folders = {"warehouse folder": config.warehouse_dir, "Dagster home": config.dagster_home}
+    alert_on_recovery(config, recovered, "complaints run", tell)
+    alert_on_run(config, instance, result.run_id, "complaints run", tell)
     summary = summarise(result, selected, folders)
     # Every step of this in-process run reads the manifest through the same cache.
     summary.manifest_parses = parse_count() - parses_before
@@ -157,6 +197,7 @@ def _wait_for_our_turn(
     config: ComplaintsConfig,
     timeout: float,
     tell: Callable[[str], None],
+    note: Callable[[Recovered], None],
 ) -> None:
     """Crash recovery (orchestration/lib/recovery.py): runs of ours whose process died are marked
     failed and their pool slot freed; a live run holding the warehouse is waited for, bounded;
@@ -170,7 +211,7 @@ def _wait_for_our_turn(
             + "; ".join(r.run_id for r in runs)
             + f" (at most {timeout:.0f} s)"
         ),
-        on_recover=lambda item: tell(item.line()),
+        on_recover=note,
     )
     for line in remove_stale_temporaries(config.published_db):
         tell(line)
@@ -184,6 +225,9 @@ def _describe_publication(
 
     published = config.published_db
     summary.published, summary.log_path = published, log_path
+    exports, report = config.warehouse_dir / EXPORTS_LINK, config.warehouse_dir / REPORT_NAME
+    summary.exports = exports if exports.exists() else None
+    summary.report = report if report.exists() else None
     docs = data_docs_index(config.warehouse_dir)
     summary.data_docs = docs if docs.exists() else None
     after = published.stat().st_mtime_ns if published.exists() else None
@@ -247,6 +291,7 @@ def _execute(
     log_level: str,
     log_path: Path,
     extra_tags: dict[str, str] | None = None,
+    run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """One in-process run over the selected partitions; dbt's console output goes to a log file
     unless asked for (the Dagster UI keeps it too)."""
@@ -261,6 +306,7 @@ def _execute(
             tags={**all_partitions_tags(selected), **(extra_tags or {})},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_id=run_id,
         )
 
 

@@ -29,6 +29,9 @@ from ingest.raw_tables import RAW_TABLES, ExtractMeta
 from orchestration.defs.ingest.partitions import MANIFEST_SHA256_TAG, extracts_partitions
 from orchestration.resources import WarehouseResource
 
+PARSED_PREFIX = "parsed extract "
+"""Each extract's log line once parsed: `complaints run` counts them for its progress line."""
+
 RAW_EXTRACTS_KEY = "raw_extracts"
 
 
@@ -98,6 +101,7 @@ def raw_extracts(
             ) from None
         parsed.append((ExtractMeta.of(entry, data), result))
         fingerprints[key] = entry.fingerprint(data)
+        context.log.info(f"{PARSED_PREFIX}{key}")
         failed = len(result.failed_totals)
         per_extract.append(
             f"| {key} | {entry.kind} | {entry.period} | {len(result.repairs)} | "

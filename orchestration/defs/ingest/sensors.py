@@ -154,15 +154,17 @@ SENSOR_DESCRIPTION = (
 )
 
 
-def build_landing_folder_sensor(
-    interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS,
+def landing_folder_sensor_for(
+    running: bool = False, interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS
 ) -> SensorDefinition:
-    """The sensor with the configured least time between ticks (ComplaintsConfig)."""
+    """The sensor, running when the code location loads if `running` (a deployment:
+    ComplaintsConfig.automation), else stopped until switched on in the UI (`make dev`); at most
+    one tick every `interval_seconds` (ComplaintsConfig.sensor_interval_seconds)."""
     return sensor(
         name="landing_folder_sensor",
         jobs=[refresh_job, rebuild_job],
         minimum_interval_seconds=interval_seconds,
-        default_status=DefaultSensorStatus.STOPPED,
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description=SENSOR_DESCRIPTION,
     )(evaluate_landing_folder)
 
@@ -207,4 +209,4 @@ def evaluate_landing_folder(
     )
 
 
-landing_folder_sensor = build_landing_folder_sensor()
+landing_folder_sensor = landing_folder_sensor_for()
