@@ -215,8 +215,10 @@ def stock_storage_rerun(published_warehouse, tmp_path_factory: pytest.TempPathFa
 # Every council of this seed reports some departments in both periods, in both layouts (the
 # report's change between periods has something to show) and the councils share department names;
 # with `shared_names`, its Appendix C extracts also hold the variation classes the marts oracle
-# needs (tests/test_marts_oracle.py asserts which: it fails if a new seed loses one).
-COUNCILS_SEED = 72
+# needs (tests/test_marts_oracle.py asserts which: it fails if a new seed loses one); and its
+# largest Appendix 1 count is in one cell only, so the fault tests/test_postgres.py injects there
+# fails fewer rows than the gate samples and both databases show the same ones.
+COUNCILS_SEED = 293
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from benchmarks.generate import GeneratedExtract, generate_records
-from benchmarks.synthetic import ExpectedOutcomes, ExpectedRootCauses
+from benchmarks.synthetic import ExpectedArea, ExpectedOutcomes, ExpectedRootCauses
 from ingest.vocabulary import (
     GRAND_TOTAL,
     NOT_STATED_CAUSE,
@@ -299,11 +299,8 @@ def expected_reconciliation(truth: list[GeneratedExtract]) -> list[Row]:
         for line, _, _, stated in x.headings:
             total(e, "heading", x.heading_texts[line], "instances", line, stated)
         for a in x.areas:
-            has_parts = any((c.line, c.service_area) == (a.line, a.name) for c in x.causes) or any(
-                s.parent == a.name and s.line == a.line for s in x.areas
-            )
             where = scope(a.department, a.directorate, a.name)
-            if has_parts:
+            if _has_parts(x, a):
                 total(e, "service_area", where, "instances", a.line, a.instances)
             if a.upheld is not None:
                 out.append(
@@ -370,6 +367,58 @@ def expected_departments(truth: list[GeneratedExtract]) -> list[Row]:
     return out
 
 
+def _has_parts(x: ExpectedRootCauses, a: ExpectedArea) -> bool:
+    """Whether a cause list or a nested sub-group must add up to the service area's instances."""
+    return any((c.line, c.service_area) == (a.line, a.name) for c in x.causes) or any(
+        s.parent == a.name and s.line == a.line for s in x.areas
+    )
+
+
+def expected_unverified_numbers(truth: list[GeneratedExtract]) -> list[Row]:
+    """A service area under a lost heading (no heading total above it) with nothing adding up
+    to it is unverified; an upheld count is only bounded by its instances."""
+    out: list[Row] = []
+    for e, x in _appendix_c(truth):
+        for a in x.areas:
+            where = scope(a.department, a.directorate, a.name)
+            head = (e["id"], e["council"], e["period"])
+            if a.inferred and a.parent is None and not _has_parts(x, a):
+                out.append(
+                    (*head, "service_area_instances", a.line, where, a.instances, "unverified")
+                )
+            if a.upheld is not None:
+                out.append((*head, "upheld_or_partly_upheld", a.line, where, a.upheld, "bounded"))
+    return out
+
+
+def expected_coverage(truth: list[GeneratedExtract]) -> list[Row]:
+    out: list[Row] = []
+
+    def level(e: Entry, name: str, verified: int, bounded: int = 0, unverified: int = 0) -> None:
+        stated = verified + bounded + unverified
+        out.append(
+            (e["id"], e["council"], e["period"], e["kind"], name, stated, verified, bounded)
+            + (unverified, bounded + unverified, ratio(verified, stated))
+        )
+
+    for e, x in _appendix_c(truth):
+        top = [a for a in x.areas if a.parent is None]
+        unverified = sum(a.inferred and not _has_parts(x, a) for a in top)
+        level(e, "heading_total", len(x.headings))
+        level(e, "service_area_instances", len(top) - unverified, unverified=unverified)
+        level(e, "sub_group_instances", len(x.areas) - len(top))
+        level(e, "cause_instances", len(x.causes))
+        level(e, "upheld_or_partly_upheld", 0, bounded=sum(a.upheld is not None for a in x.areas))
+    cells = len(OUTCOMES) + 1  # every cell of Appendix 1 is inside its rows' arithmetic
+    for e, y in _appendix_1(truth):
+        subtotals = Counter(s.level for s in y.subtotals)
+        level(e, "issue_type_cells", cells * len(y.rows))
+        level(e, "root_cause_cells", cells * subtotals["root_cause"])
+        level(e, "department_cells", cells * subtotals["department"])
+        level(e, "grand_total_cells", cells * subtotals["grand_total"])
+    return out
+
+
 PUBLISHED = {
     "mart_service_uphold_rates": (
         expected_uphold_rates,
@@ -405,6 +454,16 @@ PUBLISHED = {
         "extract_id, council, period, level, scope, measure, source_line, stated, computed, "
         "difference, status, explanation, parser_status, parser_explanation, waiver_ids, "
         "waiver_reason, waiver_reviewed_by, waiver_reviewed_on",
+    ),
+    "mart_verification_coverage": (
+        expected_coverage,
+        "extract_id, council, period, kind, level, numbers_stated, numbers_verified, "
+        "numbers_bounded, numbers_unverified, numbers_not_verified, verified_share",
+    ),
+    # The reason is prose for the reader; what it says is pinned where it is written.
+    "mart_unverified_numbers": (
+        expected_unverified_numbers,
+        "extract_id, council, period, level, source_line, scope, stated_value, verification",
     ),
     "dim_department": (
         expected_departments,
@@ -486,6 +545,10 @@ def test_landing_covers_the_variation_classes(truth: list[GeneratedExtract]) -> 
             not any((c.line, c.service_area) == (a.line, a.name) for c in x.causes) for a in x.areas
         )
         classes["no upheld count"] += sum(a.upheld is None for a in x.areas)
+        classes["thousands of instances"] += sum(a.instances >= 1000 for a in x.areas)
+        classes["service area nothing adds up to, under a lost heading"] += sum(
+            a.inferred and not _has_parts(x, a) for a in top
+        )
         classes["heading without directorate"] += sum(d is None for _, _, d, _ in x.headings)
     classes["one service-area name in several councils"] = sum(
         len(c) > 1 for c in names_by_council.values()
@@ -498,6 +561,9 @@ def test_landing_covers_the_variation_classes(truth: list[GeneratedExtract]) -> 
             r.issue_type == r.root_cause for r in y.rows
         )
         classes["Appendix 1 repaired cells or rejoined names"] += len(y.repairs)
+        classes["issue-type row with nothing decided (rates NULL)"] += sum(
+            decided(_counts(r.values)) == 0 for r in y.rows
+        )
     classes["one department name in several councils"] = sum(
         len(c) > 1 for c in departments.values()
     )
