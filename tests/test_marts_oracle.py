@@ -12,9 +12,11 @@ up the way the contract says. The landing must cover the variation classes it is
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -495,6 +497,62 @@ def test_every_published_row_is_the_generated_records(
     # exactly: both sides divide the same two integers in IEEE double.
     assert Counter(got) == Counter(want), f"{table}: " + _differences(want, got)
     print(f"{table}: {len(got)} rows equal the generated records")
+
+
+def _mismatching(truth: list[GeneratedExtract], con: duckdb.DuckDBPyConnection) -> list[str]:
+    out = []
+    for table, (oracle, columns) in PUBLISHED.items():
+        got = [tuple(r) for r in con.execute(f"select {columns} from {table}").fetchall()]
+        if Counter(got) != Counter(oracle(truth)):
+            out.append(table)
+    return out
+
+
+def test_the_oracle_sees_one_changed_record(
+    published: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The comparison can fail: the records with one upheld count less, two unresolved sections
+    merged into one department, or one upheld decision read as partly upheld, no longer match
+    the published marts, and the marts that show it are the ones expected."""
+
+    def records() -> list[GeneratedExtract]:
+        folder = tmp_path / f"r{len(list(tmp_path.iterdir()))}"
+        return generate_records(folder, EXTRACTS, COUNCILS_SEED, PERIODS, shared_names=True)
+
+    changed = records()
+    x = next(g.expected for g in changed if isinstance(g.expected, ExpectedRootCauses))
+    i, a = next((i, a) for i, a in enumerate(x.areas) if a.upheld)
+    x.areas[i] = dataclasses.replace(a, upheld=(a.upheld or 0) - 1)
+    assert _mismatching(changed, published) == [
+        "mart_service_uphold_rates",
+        "mart_reconciliation",
+        "mart_unverified_numbers",
+    ]
+
+    merged = records()
+    x = next(
+        g.expected
+        for g in merged
+        if isinstance(g.expected, ExpectedRootCauses) and len(g.expected.unknown_sections) > 1
+    )
+    first = x.unknown_sections[0]
+    x.areas[:] = [
+        dataclasses.replace(a, unresolved_section=first) if a.unresolved_section else a
+        for a in x.areas
+    ]
+    assert _mismatching(merged, published) == [
+        "mart_service_uphold_rates",
+        "mart_service_root_causes",
+        "dim_department",
+    ]
+
+    moved = records()
+    y = next(g.expected for g in moved if isinstance(g.expected, ExpectedOutcomes))
+    i, r = next((i, r) for i, r in enumerate(y.rows) if r.values[4] > 0)
+    values = list(r.values)
+    values[4], values[2] = values[4] - 1, values[2] + 1
+    y.rows[i] = dataclasses.replace(r, values=tuple(values))
+    assert _mismatching(moved, published) == ["mart_outcome_matrix", "mart_department_scorecard"]
 
 
 def test_dims_and_facts_have_the_generated_row_counts(
