@@ -8,7 +8,8 @@ rendering come from `benchmarks/synthetic.py`, which is also the oracle of the p
 tests: the files carry the same kinds of extraction artifacts as the real ones, every control total
 is internally consistent (each file passes `complaints check`), and the manifest entry of each
 Appendix C extract maps the service headings of its sections that lost their heading. Deterministic
-for a seed.
+for a seed. `generate_records` also returns each extract's records: the oracle of
+tests/test_marts_oracle.py, which compares the published marts with them.
 """
 
 from __future__ import annotations
