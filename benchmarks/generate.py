@@ -8,7 +8,8 @@ rendering come from `benchmarks/synthetic.py`, which is also the oracle of the p
 tests: the files carry the same kinds of extraction artifacts as the real ones, every control total
 is internally consistent (each file passes `complaints check`), and the manifest entry of each
 Appendix C extract maps the service headings of its sections that lost their heading. Deterministic
-for a seed.
+for a seed. `generate_records` also returns each extract's records: the oracle of
+tests/test_marts_oracle.py, which compares the published marts with them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.synthetic import (  # noqa: E402
+    ExpectedOutcomes,
+    ExpectedRootCauses,
     period_of,
     random_outcome_doc,
     random_root_cause_doc,
@@ -30,22 +34,43 @@ from benchmarks.synthetic import (  # noqa: E402
 )
 
 
-def root_cause_summary(rng: random.Random, council: str, year: int) -> tuple[str, dict[str, str]]:
-    """The text and the manifest's `departments:` mapping for its lost headings."""
-    doc = random_root_cause_doc(rng, council, year)
-    text, _ = render_root_cause_summary(doc, rng)
-    return text, doc.departments_map()
+@dataclass(frozen=True)
+class GeneratedExtract:
+    """One generated extract: its manifest entry and the records a correct pipeline publishes
+    from it (`ExpectedRootCauses` or `ExpectedOutcomes`, benchmarks/synthetic.py)."""
+
+    entry: dict
+    expected: ExpectedRootCauses | ExpectedOutcomes
 
 
-def outcome_matrix(rng: random.Random, council: str, year: int) -> str:
-    text, _ = render_outcome_matrix(random_outcome_doc(rng, council, year), rng)
-    return text
+def root_cause_summary(
+    rng: random.Random, council: str, year: int, shared_names: bool = False
+) -> tuple[str, dict[str, str], ExpectedRootCauses]:
+    """The text, the manifest's `departments:` mapping for its lost headings, and its records."""
+    doc = random_root_cause_doc(rng, council, year, shared_names=shared_names)
+    text, expected = render_root_cause_summary(doc, rng)
+    return text, doc.departments_map(), expected
 
 
-def generate(out_dir: Path, extracts: int, seed: int = 7, years: int = 5) -> list[dict]:
+def outcome_matrix(rng: random.Random, council: str, year: int) -> tuple[str, ExpectedOutcomes]:
+    return render_outcome_matrix(random_outcome_doc(rng, council, year), rng)
+
+
+def generate(
+    out_dir: Path, extracts: int, seed: int = 7, years: int = 5, *, shared_names: bool = False
+) -> list[dict]:
     """Write `extracts` files and their manifest.yml into out_dir; return the manifest entries."""
+    return [g.entry for g in generate_records(out_dir, extracts, seed, years, shared_names)]
+
+
+def generate_records(
+    out_dir: Path, extracts: int, seed: int = 7, years: int = 5, shared_names: bool = False
+) -> list[GeneratedExtract]:
+    """`generate`, returning each extract's records too. With `shared_names`, service-area names
+    are unique only within a department, and half the lost headings stay unresolved (department
+    `Unknown`), so one name recurs under several departments and several unresolved sections."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries = []
+    generated = []
     for i in range(extracts):
         council_no, year_no = divmod(i // 2, years)
         council = f"Council {council_no:04d}"
@@ -53,25 +78,26 @@ def generate(out_dir: Path, extracts: int, seed: int = 7, years: int = 5) -> lis
         kind = "root_cause_summary" if i % 2 == 0 else "outcome_matrix"
         rng = random.Random(f"{seed}:{i}")
         entry: dict = {"kind": kind}
+        expected: ExpectedRootCauses | ExpectedOutcomes
         if kind == "root_cause_summary":
-            text, departments = root_cause_summary(rng, council, year)
+            text, departments, expected = root_cause_summary(rng, council, year, shared_names)
             if departments:
                 entry["departments"] = departments
         else:
-            text = outcome_matrix(rng, council, year)
+            text, expected = outcome_matrix(rng, council, year)
         name = f"c{council_no:04d}_{year}_{'appendix_c' if kind == 'root_cause_summary' else 'appendix_1'}.txt"
         (out_dir / name).write_text(text, encoding="utf-8")
-        entries.append(
-            {
-                "id": Path(name).stem,
-                "path": name,
-                "council": council,
-                "period": period_of(year),
-                **entry,
-            }
-        )
+        entry = {
+            "id": Path(name).stem,
+            "path": name,
+            "council": council,
+            "period": period_of(year),
+            **entry,
+        }
+        generated.append(GeneratedExtract(entry, expected))
+    entries = [g.entry for g in generated]
     (out_dir / "manifest.yml").write_text(yaml.safe_dump({"extracts": entries}, sort_keys=False))
-    return entries
+    return generated
 
 
 def main() -> None:

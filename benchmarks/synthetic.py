@@ -442,6 +442,7 @@ class ExpectedRootCauses:
     """Lines of cause lists the documented typography reads otherwise than written (a label's
     number that reads as a count): the parser keeps the typed reading, the service area's total
     fails and names the reading that adds up. Only rendered when asked (`misread_lists=True`)."""
+    heading_texts: dict[int, str] = field(default_factory=dict)  # line -> the heading as written
 
 
 @dataclass
@@ -498,6 +499,7 @@ def render_root_cause_summary(
             line = w.add(f"{text} ({_count(total, rng)} instances)")
             w.add()
             expected.headings.append((line, block.department, block.directorate, total))
+            expected.heading_texts[line] = text
         department = block.department if (not block.heading_lost or block.mapped) else "Unknown"
         for section in block.sections:
             carried = _render_section(w, section, block, department, carried, expected)

@@ -38,9 +38,10 @@ OUTCOMES = ("withdrawn", "not_upheld", "partly_upheld", "rejected", "upheld", "t
 
 def _expected(landing: Path) -> tuple[dict, dict]:
     """Per (council, period, department) outcome totals and per (council, period, department,
-    service area) instances and upheld counts, straight from the parser."""
+    directorate, unresolved section, service area) instances and upheld counts, straight from the
+    parser."""
     outcomes: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * len(OUTCOMES))
-    areas: dict[tuple[str, str, str, str], tuple[int, int | None]] = {}
+    areas: dict[tuple[str, str, str, str | None, int | None, str], tuple[int, int | None]] = {}
     for entry in load_manifest(landing):
         parsed = parse_entry(entry)
         assert parsed.reconciles, entry.path
@@ -49,7 +50,14 @@ def _expected(landing: Path) -> tuple[dict, dict]:
             for i, name in enumerate(OUTCOMES):
                 sums[i] += getattr(row, name)
         for area in parsed.service_areas:
-            key = (entry.council, entry.period, area.department, area.service_area)
+            key = (
+                entry.council,
+                entry.period,
+                area.department,
+                area.directorate,
+                area.unresolved_section,
+                area.service_area,
+            )
             assert key not in areas, key
             areas[key] = (area.instances, area.upheld_or_partly_upheld)
     return {k: tuple(v) for k, v in outcomes.items()}, areas
@@ -89,10 +97,10 @@ def test_same_department_name_stays_separate_per_council(three_councils) -> None
             ).fetchall()
         }
         uphold = {
-            (r[0], r[1], r[2], r[3]): (r[4], r[5])
+            (r[0], r[1], r[2], r[3], r[4], r[5]): (r[6], r[7])
             for r in con.execute(
-                "select council, period, department, service_area, instances, "
-                "upheld_or_partly_upheld from mart_service_uphold_rates"
+                "select council, period, department, directorate, unresolved_section, "
+                "service_area, instances, upheld_or_partly_upheld from mart_service_uphold_rates"
             ).fetchall()
         }
         keys_across_councils = con.execute(
@@ -123,8 +131,10 @@ def test_same_department_name_stays_separate_per_council(three_councils) -> None
 def test_council_is_part_of_every_mart_grain(three_councils) -> None:  # type: ignore[no-untyped-def]
     _, _, warehouse, _ = three_councils
     grains = {
-        "mart_service_uphold_rates": "period, department, service_area",
-        "mart_service_root_causes": "period, department, service_area, cause_label",
+        "mart_service_uphold_rates": "period, department, directorate, unresolved_section, "
+        "service_area",
+        "mart_service_root_causes": "period, department, directorate, unresolved_section, "
+        "service_area, cause_label",
         "mart_outcome_matrix": "period, department, root_cause, issue_type",
         "mart_department_scorecard": "period, department",
         "mart_improvement_actions": "period, department, service_heading, action_text",
@@ -175,7 +185,13 @@ def test_one_added_extract_parses_only_its_partition(three_councils, tmp_path: P
     shutil.copytree(warehouse0, warehouse, symlinks=True)  # `exports` stays a link
     # The session's instance knows the twelve partitions; this test's runs go to a copy of it.
     home = shutil.copytree(home0, tmp_path / "dagster_home")
-    entries = generate(tmp_path / "more", extracts=EXTRACTS + 1, seed=COUNCILS_SEED, years=PERIODS)
+    entries = generate(
+        tmp_path / "more",
+        extracts=EXTRACTS + 1,
+        seed=COUNCILS_SEED,
+        years=PERIODS,
+        shared_names=True,
+    )
     new = entries[-1]  # council 3's first Appendix C
     shutil.copy(tmp_path / "more" / new["path"], landing / new["path"])
     manifest = yaml.safe_load((landing / "manifest.yml").read_text())
