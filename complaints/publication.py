@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,13 +146,29 @@ def publish(build_db: Path, published_db: Path, run_id: str | None = None) -> Pu
     (os.replace) and the `exports` link is switched to the new folder (os.replace of a link).
     Any failure before the swaps leaves the previous file and exports untouched.
     """
-    warehouse = published_db.parent
     publication = new_publication(run_id)
+    return publish_snapshot(
+        lambda tmp: _write_database(build_db, tmp, publication), published_db, publication
+    )
+
+
+def publish_snapshot(
+    write: Callable[[Path], dict[str, int]],
+    published_db: Path,
+    publication: Publication | None = None,
+) -> PublishResult:
+    """`publish` for any writer of the new file: `write(path)` creates the database at `path`
+    (its publication tables included) and returns rows per table; the exports and both swaps are
+    `publish`'s. Without `publication`, the exports' header is read from the file written (the
+    server's copy of its published schema, complaints/postgres.py)."""
+    warehouse = published_db.parent
     tmp = published_db.with_name(f".{published_db.name}.{uuid.uuid4().hex}.tmp")
     try:
         check_exports_link(warehouse)
-        rows = _write_database(build_db, tmp, publication)
+        rows = write(tmp)
         fsync_path(tmp)
+        if publication is None:
+            publication = _publication_of(tmp)
         version, manifest = write_exports(tmp, warehouse, _manifest_header(publication))
         os.replace(tmp, published_db)
         fsync_path(warehouse)
@@ -162,6 +179,22 @@ def publish(build_db: Path, published_db: Path, run_id: str | None = None) -> Pu
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
     return PublishResult(publication, rows, link, version, manifest)
+
+
+def _publication_of(database: Path) -> Publication:
+    with duckdb.connect(str(database), read_only=True) as con:
+        row = read_publication(con)
+    published_at = row["published_at"]
+    assert isinstance(published_at, datetime)
+    return Publication(
+        publication_id=str(row["publication_id"]),
+        run_id=None if row["run_id"] is None else str(row["run_id"]),
+        published_at=published_at.replace(tzinfo=UTC),
+        project_version=None if row["project_version"] is None else str(row["project_version"]),
+        git_commit=None if row["git_commit"] is None else str(row["git_commit"]),
+        git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
+        python_version=str(row["python_version"]),
+    )
 
 
 def _manifest_header(publication: Publication) -> dict[str, object]:
