@@ -215,8 +215,8 @@ def _sensor_story(
     instance = DagsterInstance.ephemeral()
 
     def tick() -> Any:
-        context = build_sensor_context(instance=instance, resources={"warehouse": resource})
-        result = landing_folder_sensor(context)
+        with build_sensor_context(instance=instance, resources={"warehouse": resource}) as context:
+            result = landing_folder_sensor(context)
         if isinstance(result, SensorResult):
             for request in result.dynamic_partitions_requests or []:
                 if isinstance(request, AddDynamicPartitionsRequest):
