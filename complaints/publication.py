@@ -23,12 +23,16 @@ from pathlib import Path
 import duckdb
 
 from complaints.exports import (
+    VERSIONS_DIR,
     ExportsError,
     check_exports_link,
     fsync_path,
     sql_literal,
     swap_exports,
     write_exports,
+)
+from complaints.exports import (
+    read_manifest as read_exports_manifest,
 )
 
 # The storage format of the published file: 'v1.0.0' is the oldest DuckDB 2.0 can write, and
@@ -169,7 +173,15 @@ def publish_snapshot(
         fsync_path(tmp)
         if publication is None:
             publication = _publication_of(tmp)
-        version, manifest = write_exports(tmp, warehouse, _manifest_header(publication))
+            kept = warehouse / VERSIONS_DIR / publication.publication_id
+            if kept.is_dir():
+                # A publication made current again (a rollback): its exports folder, complete
+                # and synced when it was written, is still there; it is linked again as it is.
+                version, manifest = kept, read_exports_manifest(kept)
+            else:
+                version, manifest = write_exports(tmp, warehouse, _manifest_header(publication))
+        else:
+            version, manifest = write_exports(tmp, warehouse, _manifest_header(publication))
         os.replace(tmp, published_db)
         fsync_path(warehouse)
         link = swap_exports(warehouse, version)

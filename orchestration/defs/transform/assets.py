@@ -10,6 +10,7 @@ each source from `_sources.yml` (`meta.dagster.asset_key`); tags and groups from
 """
 
 import contextlib
+import json
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -211,6 +212,9 @@ def read_catalogue(
     here costs the catalogue, never the build, as with dagster-dbt's own fetching."""
     try:
         if server is not None:
+            # Where this run's models are (database, schema, adapter) is in the manifest dbt
+            # wrote for its target, not in the one the definitions were parsed from.
+            manifest = json.loads((config.dbt_target_dir / "manifest.json").read_text("utf-8"))
             facts = read_server_table_facts(server, manifest, duckdb_type)
         else:
             facts = read_table_facts(config.build_db, manifest)
