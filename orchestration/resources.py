@@ -31,6 +31,7 @@ from complaints.raw_store import DuckDBRawStore, RawStore, read_loaded_state, wr
 from expectations.postgres import postgres_target
 from expectations.runner import GateTarget, duckdb_target
 from ingest.manifest import MAX_EXTRACT_BYTES, Manifest, read_manifest
+from orchestration.lib.dagster_compat import DbtCliWithoutAdapter
 from orchestration.lib.recovery import process_tags, recover_dead_runs
 
 
@@ -196,7 +197,7 @@ def dbt_resource(target: str = "duckdb") -> DbtCliResource:
     where the build database is goes in `--vars`. On a server, the profile's `postgres` target
     (dbt_project/profiles.yml)."""
     project_dir = str(dbt_project_dir())
-    return DbtCliResource(
+    return DbtCliWithoutAdapter(
         project_dir=project_dir,
         profiles_dir=project_dir,
         dbt_executable=dbt_launcher(),
