@@ -38,10 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_instance(config)
     defs = build_defs(config)
     with open_instance(config) as instance:
-        context = build_sensor_context(
+        with build_sensor_context(
             instance=instance, resources={"warehouse": WarehouseResource.from_config(config)}
-        )
-        result = landing_folder_sensor(context)
+        ) as context:
+            result = landing_folder_sensor(context)
         if not isinstance(result, SensorResult):
             print(f"nothing requested: {result.skip_message}")
             return 0

@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/postgres_run.py [--extracts 0 1000] [--write]
 
 For each size (0 = the two bundled extracts, N = N generated extracts, benchmarks/generate.py):
-a full `run_pipeline` on DuckDB (the whole Dagster graph) and a full `run_postgres` on a throwaway
-PostgreSQL 15 cluster (tests/postgres_cluster.py), with the server run's phases (load by COPY,
-dbt build, gate, stage, swap). With --write, the table between the markers of BENCHMARKS.md's
-"Server mode" section is replaced.
+a full `run_pipeline` on DuckDB and the same graph on a throwaway PostgreSQL 15 cluster
+(tests/postgres_cluster.py), with the server run's seconds per step (Dagster's step events).
+With --write, the table between the markers of BENCHMARKS.md's "Server mode" section is
+replaced.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ def measure(extracts: int, dsn: str, base: Path) -> dict[str, object]:
     from dagster import DagsterInstance
 
     from complaints.config import ComplaintsConfig
-    from complaints.postgres import run_postgres
     from orchestration.lib.runner import run_pipeline
 
     landing = _landing(base, extracts)
@@ -60,33 +59,53 @@ def measure(extracts: int, dsn: str, base: Path) -> dict[str, object]:
         postgres_dsn=dsn,
     )
     start = time.perf_counter()
-    pg = run_postgres(server)
+    instance = DagsterInstance.ephemeral()
+    pg = run_pipeline(server, instance=instance)
     pg_s = time.perf_counter() - start
-    assert pg.success, pg.error
-    marts = sum(n for t, n in pg.rows_per_table.items() if t.startswith("mart_"))
+    assert pg.success, pg
+    marts = sum(pg.rows_per_mart.values())
     return {
         "extracts": "seed (2)" if extracts == 0 else str(extracts),
         "duckdb_s": round(duck_s, 1),
         "postgres_s": round(pg_s, 1),
         "ratio": round(pg_s / duck_s, 2),
-        "phases": pg.seconds,
+        "phases": step_seconds(instance, pg.run_id),
         "mart_rows": marts,
         "same_mart_rows": marts == sum(duck_summary.rows_per_mart.values()),
     }
 
 
+def step_seconds(instance: object, run_id: str) -> dict[str, float]:
+    """Wall seconds per step of a run, from its step start and end events."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    assert isinstance(instance, DagsterInstance)
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[event.step_key] = record.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            seconds[event.step_key] = round(record.timestamp - started[event.step_key], 1)
+    return seconds
+
+
 def table(rows: list[dict[str, object]]) -> str:
     lines = [
-        "| extracts | DuckDB run (s) | PostgreSQL run (s) | PG / DuckDB | PG: load | dbt build | gate | stage | swap | mart rows (same on both) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| extracts | DuckDB run (s) | PostgreSQL run (s) | PG / DuckDB | PG: raw load | dbt build | gate | publish (swap, local copy, exports) | mart rows (same on both) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         p = r["phases"]
         assert isinstance(p, dict)
         lines.append(
             f"| {r['extracts']} | {r['duckdb_s']} | {r['postgres_s']} | {r['ratio']} | "
-            f"{p.get('load')} | {p.get('dbt')} | {p.get('gate')} | {p.get('stage')} | "
-            f"{p.get('swap')} | {r['mart_rows']} ({'yes' if r['same_mart_rows'] else 'NO'}) |"
+            f"{p.get('raw_extracts')} | {p.get('complaints_dbt_models')} | "
+            f"{p.get('great_expectations_gate')} | {p.get('published_marts')} | "
+            f"{r['mart_rows']} ({'yes' if r['same_mart_rows'] else 'NO'}) |"
         )
     return "\n".join(lines)
 

@@ -263,9 +263,9 @@ def run(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(int(ExitCode.INPUT)) from None
-    if config.target == "postgres":
-        _run_on_postgres(config)
     try:
+        if config.target == "postgres":
+            _require_server(config)
         # Before Dagster, dbt and Great Expectations are imported: a wrong folder, waiver or
         # manifest is answered in a fraction of a second instead of several.
         manifest = _usable_inputs(config)
@@ -295,7 +295,10 @@ def run(
     if s.error:
         typer.echo(f"error: {s.error}", err=True)
         raise typer.Exit(int(ExitCode.INPUT))
-    _print_summary(s, partition is not None, verbose)
+    if config.target == "postgres":
+        _print_server_summary(s, s.published)
+    else:
+        _print_summary(s, partition is not None, verbose)
     # Everything durable is committed and closed by now; what is left on the heap (Dagster's
     # definitions, dbt's manifest, Great Expectations) needs no final cycle collection.
     gc.freeze()
@@ -398,40 +401,54 @@ def _write_trace(log_dir: Path) -> Path:
     return Path("<unwritable>")
 
 
-def _run_on_postgres(config: ComplaintsConfig) -> None:
-    """`run --target postgres`: load, build, audit and publish on the server (server mode)."""
-    # start-up: psycopg and Dagster load only for a server run.
-    from complaints.postgres import PostgresError, require_dsn
-    from orchestration.lib.server_run import run_on_instance
+def _require_server(config: ComplaintsConfig) -> None:
+    """`--target postgres` needs a server: said before anything starts."""
+    if not config.postgres_dsn:
+        raise CliError(
+            ExitCode.INPUT,
+            "no PostgreSQL server: set COMPLAINTS_POSTGRES_DSN or pass --postgres-dsn "
+            "(a libpq URL, e.g. postgresql://complaints_pipeline@db.example.org/complaints)",
+        )
 
-    try:
-        require_dsn(config)
-    except PostgresError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    s = run_on_instance(config)
+
+def _print_server_summary(s: RunSummary, published: Path | None) -> None:
+    """A server run's summary: the schema `marts` and its swap, then the local copy."""
     typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'} (PostgreSQL)")
-    typer.echo(f"extracts ({len(s.extracts)}): {', '.join(s.extracts[:10])}")
-    failed = [n for n, (ok, _) in s.gate_results.items() if not ok]
     typer.echo(
-        f"gate (Great Expectations): {len(s.gate_results) - len(failed)} of "
+        f"extracts ({len(s.extracts)}): {', '.join(s.extracts[:10])}"
+        f"{' ...' if len(s.extracts) > 10 else ''}"
+    )
+    typer.echo(
+        f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, "
+        f"{len(s.checks_warned)} warned"
+    )
+    gate_failed = [n for n, (ok, _) in s.gate_results.items() if not ok]
+    typer.echo(
+        f"gate (Great Expectations): {len(s.gate_results) - len(gate_failed)} of "
         f"{len(s.gate_results)} suites passed"
     )
-    for name in failed:
+    for name in gate_failed:
         typer.echo(f"  FAILED gate {name}: {s.gate_results[name][1]}")
-    for table, n in s.rows_per_table.items():
-        if table.startswith("mart_"):
+    for name in s.checks_failed:
+        if name not in s.gate_results:
+            typer.echo(f"  FAILED check {name}")
+    for step in s.failed_steps:
+        typer.echo(f"  FAILED step {step}")
+    if s.published_updated:
+        for table, n in s.rows_per_mart.items():
             typer.echo(f"  {table}: {n} rows")
-    if s.published:
+    if s.publication.get("schema"):
         typer.echo(
-            f"published schema marts [updated: publication {s.publication_id}, "
-            f"swapped in after {s.swap_attempts} attempt(s)]"
+            f"published schema marts [updated: publication {s.publication.get('publication_id')}, "
+            f"swapped in after {s.publication.get('swap_attempts')} attempt(s)]"
         )
+        typer.echo(f"local copy (report, exports, complaints sql): {published}")
     else:
         typer.echo("published schema marts [UNCHANGED (previous publication kept)]")
-    if s.error:
-        typer.echo(f"error: {s.error}", err=True)
-    raise typer.Exit(0 if s.success else 1)
+    if s.log_path is not None:
+        typer.echo(
+            f"dbt and Dagster log: {s.log_path}  (or --verbose; the Dagster UI keeps it too)"
+        )
 
 
 @app.command()
@@ -445,13 +462,19 @@ def publish(
     postgres_dsn: str | None = typer.Option(
         None, "--postgres-dsn", help="libpq URL (default $COMPLAINTS_POSTGRES_DSN)."
     ),
+    warehouse: Path | None = typer.Option(
+        None,
+        "--warehouse",
+        help="Warehouse folder whose local copy of the publication follows the rollback "
+        "(default $COMPLAINTS_WAREHOUSE, else ./warehouse; nothing is written if it holds none).",
+    ),
 ) -> None:
     """Manage publications on the server: `--rollback` swaps `marts` and `marts_previous` in one
     transaction (waiting, with retries, for analysts' open transactions)."""
     # start-up: psycopg loads only for a server rollback.
     from complaints.postgres import PostgresError, rollback
 
-    config = ComplaintsConfig.resolve(target=target, postgres_dsn=postgres_dsn)
+    config = ComplaintsConfig.resolve(warehouse=warehouse, target=target, postgres_dsn=postgres_dsn)
     if config.target != "postgres" or not do_rollback:
         typer.echo("error: only `publish --rollback --target postgres` is supported", err=True)
         raise typer.Exit(2)
@@ -461,6 +484,24 @@ def publish(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"rolled back: marts now holds publication {publication_id}")
+    if config.published_db.exists():
+        # The warehouse folder's copy (report, exports, `complaints sql`) follows the server.
+        # start-up: the report's libraries load only when there is a local copy to refresh.
+        from complaints.postgres import connect, refresh_local_copy
+        from complaints.report import REPORT_NAME, build_report
+
+        try:
+            with connect(config.postgres_dsn or "") as con:
+                refresh_local_copy(con, config)
+            build_report(config.published_db, config.warehouse_dir / REPORT_NAME)
+        except Exception as exc:  # the rollback itself is done: say what is stale, and why
+            typer.echo(
+                f"error: the local copy in {config.warehouse_dir} still shows the publication "
+                f"before the rollback: {exc}",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+        typer.echo(f"local copy updated: {config.published_db}")
 
 
 def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,8 +107,9 @@ def read_columns(
     return columns
 
 
-def read_row_counts(con: duckdb.DuckDBPyConnection, wanted: Sequence[Relation]) -> dict[str, int]:
-    """Row counts of `wanted` (tables and views alike), in one query."""
+def read_row_counts(con: Any, wanted: Sequence[Relation]) -> dict[str, int]:
+    """Row counts of `wanted` (tables and views alike), in one query, on a DuckDB or a psycopg
+    connection (both have `execute(...).fetchall()`)."""
     if not wanted:
         return {}
     query = " union all ".join(
@@ -128,6 +129,39 @@ def read_table_facts(database: Path, manifest: Mapping[str, Any]) -> dict[str, T
             r for r in every.values() if r.resource_type in _CACHEABLE and r.unique_id in columns
         ]
         counts = read_row_counts(con, built)
+    return {
+        uid: TableFacts(row_count=counts.get(uid, -1), columns=cols)
+        for uid, cols in columns.items()
+    }
+
+
+def read_server_table_facts(
+    con: Any, manifest: Mapping[str, Any], type_name: Callable[[str], str]
+) -> dict[str, TableFacts]:
+    """`read_table_facts` on a PostgreSQL build (a psycopg connection, its transaction ended
+    before returning): the same two queries, the columns from information_schema, each type
+    spelt as `type_name` gives it (DuckDB's spelling, so both targets show the same schemas)."""
+    every = relations(manifest)
+    by_name = {(r.database, r.schema, r.name): r.unique_id for r in every.values()}
+    schemas = sorted({r.schema for r in every.values()})
+    try:
+        rows = con.execute(
+            "select table_catalog, table_schema, table_name, column_name, data_type "
+            "from information_schema.columns where table_schema = any(%s) "
+            "order by table_catalog, table_schema, table_name, ordinal_position",
+            [schemas],
+        ).fetchall()
+        columns: dict[str, list[tuple[str, str]]] = {}
+        for database, schema, table, column, data_type in rows:
+            unique_id = by_name.get((database, schema, table))
+            if unique_id is not None:
+                columns.setdefault(unique_id, []).append((column, type_name(data_type)))
+        built = [
+            r for r in every.values() if r.resource_type in _CACHEABLE and r.unique_id in columns
+        ]
+        counts = read_row_counts(con, built)
+    finally:
+        con.commit()
     return {
         uid: TableFacts(row_count=counts.get(uid, -1), columns=cols)
         for uid, cols in columns.items()

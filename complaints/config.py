@@ -226,7 +226,11 @@ class ComplaintsConfig:
 
     @property
     def dbt_target_dir(self) -> Path:
-        """dbt's manifest and run artifacts for this warehouse (never inside the package)."""
+        """dbt's manifest and run artifacts for this warehouse (never inside the package); a
+        folder per target, so each keeps its own saved parse (a changed profile costs a full
+        parse)."""
+        if self.target == "postgres":
+            return self.warehouse_dir / f"{DBT_TARGET_NAME}_postgres"
         return self.warehouse_dir / DBT_TARGET_NAME
 
     @property

@@ -1,60 +1,59 @@
-"""Server mode: the same warehouse on PostgreSQL (README, "Server mode on PostgreSQL").
+"""Server mode: the same warehouse on PostgreSQL (docs/SERVER.md). Plain Python, no Dagster.
 
-Write-audit-publish on a server, with schemas instead of files:
+The same Dagster graph runs on both targets (orchestration/resources.py picks the target); this
+module is what is different on a server, with schemas instead of files:
 
-1. **Load.** The raw tables (schema `raw`) get the extracts' rows by COPY; one extract's rows are
-   replaced in one transaction, as in the build database.
-2. **Write.** dbt builds every model, seed and test into the schema `build_marts`, dropped and
-   built afresh each run (the profile's `postgres` target); a failed dbt test blocks. One name
-   for every run keeps dbt's profile the same from run to run, so dbt reuses its parse of the
-   project (a per-run name cost a full parse each run).
-3. **Audit.** The Great Expectations suites run on that schema (expectations/postgres.py); any
-   failed blocking suite blocks. A blocked run leaves `marts` untouched and keeps its build
-   schema for inspection (until the next run).
-4. **Publish.** The published tables move (ALTER TABLE ... SET SCHEMA, comments kept) into a new
-   schema with the publication tables, readable by the analysts' role; then one short transaction
-   takes ACCESS EXCLUSIVE locks on the current `marts` tables, renames `marts` to
-   `marts_previous` and the new schema to `marts`. It runs with a lock timeout and is retried, so
-   an analyst's open transaction delays the swap but never fails the run, and no query sees half
-   of one publication and half of another.
+- **Raw store.** `PostgresRawStore`: the raw tables (schema `raw`) get each extract's rows by COPY,
+  one extract's rows replaced in one transaction, with the fingerprint each was loaded from (the
+  landing sensor reads them), as `complaints.raw_store.DuckDBRawStore` does in the build file.
+- **Write.** dbt builds into the schema `build_marts` (the profile's `postgres` target, its
+  connection from `dbt_environment`), dropped before each run: one name for every run keeps the
+  rendered profile the same, so dbt reuses its parse of the project.
+- **Publish.** `publish_schema`: the published tables move (ALTER TABLE ... SET SCHEMA, comments
+  kept) into a new schema with the publication tables, readable by the analysts' role; then one
+  short transaction locks every table of `marts` and `marts_previous` without waiting (NOWAIT),
+  renames `marts` to `marts_previous` and the new schema to `marts`; a lock an analyst holds makes
+  the attempt fail at once, and it is retried with a growing pause. So the swap never waits while
+  holding a lock an analyst could then wait on (no deadlock: an analyst's transaction is never
+  aborted), and no query sees half of one publication and half of another.
+- **Local copy.** `snapshot_marts` copies the published `marts` schema into a DuckDB file (the
+  warehouse folder's `marts.duckdb`), from which the exports and the report are built exactly as
+  on the DuckDB target.
 
-`rollback` swaps `marts` and `marts_previous` the same way.
-
-No Dagster import: the CLI, the tests and the benchmarks call `run_postgres` directly.
+One writer per database: a run holds an advisory lock (`SERVER_LOCK`) from its first write to its
+swap; `rollback` holds it for its swap.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from complaints.config import ComplaintsConfig
-from complaints.dbt_paths import dbt_executable, dbt_project_dir
+from complaints.exports import sql_literal
 from complaints.publication import (
     LIBRARIES,
     PUBLICATION_COMMENTS,
     PUBLISHED_PREFIXES,
+    STORAGE_VERSION,
     Publication,
     new_publication,
     publication_values,
+    publish_snapshot,
 )
 from complaints.raw_store import WAIVER_COLUMNS, raw_batches
-from expectations.postgres import validate_schema
-from expectations.waivers import load_waivers
-from ingest.api import parse_entry
-from ingest.errors import ExtractError
-from ingest.manifest import load_manifest
 from ingest.raw_tables import RAW_TABLES, ExtractMeta
 from ingest.records import ParsedExtract
 
@@ -76,29 +75,15 @@ class PostgresError(Exception):
 
 @dataclass(frozen=True)
 class SwapPolicy:
-    """How long one swap attempt waits for analysts' locks, and how often it is retried."""
+    """How a swap waits for analysts' transactions: each attempt takes every lock it needs
+    without waiting (NOWAIT), or gives them all back at once; the pause between attempts grows
+    from `first_pause_s` to `max_pause_s`, and the swap gives up after `max_wait_s`.
+    `lock_timeout_ms` bounds what the swap's DDL may wait for once it holds the tables' locks."""
 
-    lock_timeout_ms: int = 5_000
-    attempts: int = 60
-    pause_s: float = 1.0
-
-
-@dataclass
-class PostgresRunSummary:
-    success: bool
-    build_schema: str
-    extracts: list[str]
-    published: bool = False
-    publication_id: str | None = None
-    dbt_ok: bool = False
-    dbt_log: str = ""
-    gate_results: dict[str, tuple[bool, str]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    """Wall time per phase: load, dbt, gate, stage, swap (benchmarks/postgres_run.py)."""
-    rows_per_table: dict[str, int] = field(default_factory=dict)
-    swap_attempts: int = 0
-    error: str | None = None
-    run_id: str | None = None
+    max_wait_s: float = 300.0
+    first_pause_s: float = 0.05
+    max_pause_s: float = 1.0
+    lock_timeout_ms: int = 2_000
 
 
 # --- connection ------------------------------------------------------------------------------
@@ -157,17 +142,34 @@ def dbt_environment(dsn: str, build_schema: str) -> dict[str, str]:
     return env
 
 
-# --- load ------------------------------------------------------------------------------------
+# --- raw store --------------------------------------------------------------------------------
 
 
 def _pg_type(duckdb_type: str) -> str:
     return PG_TYPES.get(duckdb_type, duckdb_type.lower())
 
 
-def ensure_raw_schema(con: psycopg.Connection[Any]) -> None:
-    with con.cursor() as cur:
+FINGERPRINTS = "extract_fingerprints"
+
+
+class PostgresRawStore:
+    """The raw tables on the server (complaints.raw_store.RawStore): each write is one
+    transaction on `con`, the run's connection (which holds SERVER_LOCK)."""
+
+    def __init__(self, con: psycopg.Connection[Any]) -> None:
+        self.con = con
+        with con.transaction(), con.cursor() as cur:
+            self._ensure_schema(cur)
+
+    @staticmethod
+    def _ensure_schema(cur: psycopg.Cursor[Any]) -> None:
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW)))
-        for table, columns in [*RAW_TABLES.items(), ("waivers", WAIVER_COLUMNS)]:
+        tables = [
+            *RAW_TABLES.items(),
+            ("waivers", WAIVER_COLUMNS),
+            (FINGERPRINTS, [("extract_id", "VARCHAR"), ("fingerprint", "VARCHAR")]),
+        ]
+        for table, columns in tables:
             cols = sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(_pg_type(kind)))
                 for name, kind in columns
@@ -196,114 +198,98 @@ def ensure_raw_schema(con: psycopg.Connection[Any]) -> None:
                         )
                     )
 
+    def held(self) -> set[str]:
+        with self.con.transaction(), self.con.cursor() as cur:
+            cur.execute(sql.SQL("select extract_id from {}.extracts").format(sql.Identifier(RAW)))
+            return {str(r[0]) for r in cur.fetchall()}
 
-def _copy(
-    cur: psycopg.Cursor[Any], table: str, names: list[str], rows: Iterable[tuple[object, ...]]
-) -> None:
-    statement = sql.SQL("copy {}.{} ({}) from stdin").format(
-        sql.Identifier(RAW), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
-    )
-    with cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    def replace(
+        self,
+        parsed: Iterable[tuple[ExtractMeta, ParsedExtract]],
+        fingerprints: Mapping[str, str] | None = None,
+    ) -> dict[str, int]:
+        ids, batches = raw_batches(parsed)
+        with self.con.transaction(), self.con.cursor() as cur:
+            self._delete(cur, ids)
+            for table, rows in batches.items():
+                self._copy(cur, table, [n for n, _ in RAW_TABLES[table]], rows)
+            self._copy(
+                cur, FINGERPRINTS, ["extract_id", "fingerprint"], (fingerprints or {}).items()
+            )
+        return {table: len(rows) for table, rows in batches.items()}
 
+    def remove(self, extract_ids: list[str]) -> None:
+        with self.con.transaction(), self.con.cursor() as cur:
+            self._delete(cur, extract_ids)
 
-def replace_extracts(
-    con: psycopg.Connection[Any], parsed: Iterable[tuple[ExtractMeta, ParsedExtract]]
-) -> dict[str, int]:
-    """Replace exactly these extracts' rows in every raw table by COPY, in one transaction."""
-    ids, batches = raw_batches(parsed)
-    with con.transaction(), con.cursor() as cur:
-        ensure_raw_schema(con)
-        _delete(cur, ids)
-        for table, rows in batches.items():
-            _copy(cur, table, [n for n, _ in RAW_TABLES[table]], rows)
-    return {table: len(rows) for table, rows in batches.items()}
+    def replace_waivers(self, rows: list[tuple[object, ...]]) -> None:
+        with self.con.transaction(), self.con.cursor() as cur:
+            cur.execute(sql.SQL("delete from {}.waivers").format(sql.Identifier(RAW)))
+            self._copy(cur, "waivers", [n for n, _ in WAIVER_COLUMNS], rows)
 
+    def fingerprints(self) -> dict[str, str]:
+        return loaded_fingerprints(self.con)
 
-def remove_extracts(con: psycopg.Connection[Any], extract_ids: list[str]) -> None:
-    with con.transaction(), con.cursor() as cur:
-        ensure_raw_schema(con)
-        _delete(cur, extract_ids)
-
-
-def replace_waivers(con: psycopg.Connection[Any], rows: list[tuple[object, ...]]) -> None:
-    with con.transaction(), con.cursor() as cur:
-        ensure_raw_schema(con)
-        cur.execute(sql.SQL("delete from {}.waivers").format(sql.Identifier(RAW)))
-        _copy(cur, "waivers", [n for n, _ in WAIVER_COLUMNS], rows)
-
-
-def _delete(cur: psycopg.Cursor[Any], ids: list[str]) -> None:
-    if not ids:
-        return
-    for table in RAW_TABLES:
-        cur.execute(
-            sql.SQL("delete from {}.{} where extract_id = any(%s)").format(
-                sql.Identifier(RAW), sql.Identifier(table)
-            ),
-            [ids],
+    @staticmethod
+    def _copy(
+        cur: psycopg.Cursor[Any], table: str, names: list[str], rows: Iterable[Sequence[object]]
+    ) -> None:
+        statement = sql.SQL("copy {}.{} ({}) from stdin").format(
+            sql.Identifier(RAW),
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, names)),
         )
+        with cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    @staticmethod
+    def _delete(cur: psycopg.Cursor[Any], ids: list[str]) -> None:
+        if not ids:
+            return
+        for table in [*RAW_TABLES, FINGERPRINTS]:
+            cur.execute(
+                sql.SQL("delete from {}.{} where extract_id = any(%s)").format(
+                    sql.Identifier(RAW), sql.Identifier(table)
+                ),
+                [ids],
+            )
 
 
-def load_raw(con: psycopg.Connection[Any], config: ComplaintsConfig) -> list[str]:
-    """Sync the raw tables with the landing folder: drop extracts no longer listed, replace each
-    listed extract's rows (one transaction per extract), replace the waivers."""
+def loaded_fingerprints(con: psycopg.Connection[Any]) -> dict[str, str]:
+    """Extract id -> the fingerprint it was loaded from, for every extract the server holds
+    (what the landing sensor compares the folder with); nothing before the first load."""
+    with con.transaction(), con.cursor() as cur:
+        cur.execute("select to_regclass('raw.extract_fingerprints') is not null")
+        row = cur.fetchone()
+        if not (row and row[0]):
+            return {}
+        cur.execute(
+            sql.SQL(
+                "select f.extract_id, f.fingerprint from {}.{} f join {}.extracts e "
+                "using (extract_id) order by 1"
+            ).format(sql.Identifier(RAW), sql.Identifier(FINGERPRINTS), sql.Identifier(RAW))
+        )
+        return {str(k): str(v) for k, v in cur.fetchall()}
 
+
+@contextmanager
+def dbt_profile_environment(dsn: str) -> Iterator[None]:
+    """The `postgres` profile's connection in this process's environment while dbt runs (its
+    subprocess and dagster-dbt's in-process adapter read it there); restored afterwards. Nothing
+    is written to disk: the password travels as DBT_ENV_SECRET_PG_PASSWORD, which dbt scrubs
+    from its logs."""
+    wanted = {k: v for k, v in dbt_environment(dsn, BUILD_SCHEMA).items() if os.environ.get(k) != v}
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
     try:
-        entries = load_manifest(config.landing_dir)
-    except ExtractError as exc:
-        raise PostgresError(str(exc)) from None
-    ensure_raw_schema(con)
-    con.commit()
-    with con.cursor() as cur:
-        cur.execute(sql.SQL("select extract_id from {}.extracts").format(sql.Identifier(RAW)))
-        held = {r[0] for r in cur.fetchall()}
-    con.commit()
-    listed = [e.extract_id for e in entries]
-    remove_extracts(con, sorted(held - set(listed)))
-    for entry in entries:
-        data = entry.read_bytes()
-        try:
-            result = parse_entry(entry, data)
-        except ExtractError as exc:
-            raise PostgresError(f"extract {entry.extract_id}: {exc}") from None
-        replace_extracts(con, [(ExtractMeta.of(entry, data), result)])
-    replace_waivers(con, [w.as_row() for w in load_waivers(config.waivers_file)])
-    return listed
-
-
-# --- write: dbt ------------------------------------------------------------------------------
-
-
-def run_dbt(config: ComplaintsConfig, dsn: str, build_schema: str) -> tuple[bool, str]:
-    """`dbt build --target postgres` into `build_schema`; (success, dbt's console output)."""
-
-    project = str(dbt_project_dir())
-    target_path = config.warehouse_dir / "dbt_target_postgres"
-    command = [
-        dbt_executable(),
-        "build",
-        "--target",
-        "postgres",
-        "--project-dir",
-        project,
-        "--profiles-dir",
-        project,
-        "--target-path",
-        str(target_path),
-        # dbt's own log beside its artifacts, never into the (maybe installed) project folder.
-        "--log-path",
-        str(target_path),
-    ]
-    result = subprocess.run(
-        command,
-        env=dbt_environment(dsn, build_schema),
-        cwd=project,
-        capture_output=True,
-        text=True,
-    )
-    return result.returncode == 0, result.stdout + result.stderr
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 # --- publish ---------------------------------------------------------------------------------
@@ -317,6 +303,19 @@ def published_tables(con: psycopg.Connection[Any], schema: str) -> list[str]:
             [schema],
         )
         return [r[0] for r in cur.fetchall() if r[0].startswith(PUBLISHED_PREFIXES)]
+
+
+def read_table(
+    con: psycopg.Connection[Any], schema: str, table: str, order_by: str
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """One table whole: (column names, rows); the transaction ended before returning."""
+    with con.transaction(), con.cursor() as cur:
+        cur.execute(
+            sql.SQL("select * from {}.{} order by {}").format(
+                sql.Identifier(schema), sql.Identifier(table), sql.Identifier(order_by)
+            )
+        )
+        return [d.name for d in cur.description or []], cur.fetchall()
 
 
 def schema_exists(con: psycopg.Connection[Any], schema: str) -> bool:
@@ -425,17 +424,21 @@ def stage_publication(
     return stage, publication, counts
 
 
-def _lock_tables(cur: psycopg.Cursor[Any], schema: str) -> None:
-    """ACCESS EXCLUSIVE on every table of `schema`: waits for (and then excludes) every
-    analyst's transaction that has read one of them, so the rename is never seen mid-way."""
+def _lock_tables(cur: psycopg.Cursor[Any], schemas: Sequence[str]) -> None:
+    """ACCESS EXCLUSIVE on every table of `schemas`, in one statement, without waiting (NOWAIT):
+    if an analyst's transaction holds any of them, the statement fails at once and the
+    transaction gives back every lock it took, so an analyst never waits on a lock of ours while
+    we wait on one of theirs (a deadlock PostgreSQL would break by aborting one of the two). Once
+    held, they exclude every analyst until the rename commits, so it is never seen mid-way."""
     cur.execute(
-        "select tablename from pg_tables where schemaname = %s order by tablename", [schema]
+        "select schemaname, tablename from pg_tables where schemaname = any(%s) order by 1, 2",
+        [list(schemas)],
     )
-    tables = [r[0] for r in cur.fetchall()]
+    tables = [(str(r[0]), str(r[1])) for r in cur.fetchall()]
     if tables:
         cur.execute(
-            sql.SQL("lock table {} in access exclusive mode").format(
-                sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
+            sql.SQL("lock table {} in access exclusive mode nowait").format(
+                sql.SQL(", ").join(sql.Identifier(schema, t) for schema, t in tables)
             )
         )
 
@@ -443,9 +446,13 @@ def _lock_tables(cur: psycopg.Cursor[Any], schema: str) -> None:
 def _with_retries(
     con: psycopg.Connection[Any], policy: SwapPolicy, body: Callable[[psycopg.Cursor[Any]], None]
 ) -> int:
-    """Run `body` in one transaction with a lock timeout, retried while locks are held.
-    Returns the number of attempts it took."""
-    for attempt in range(1, policy.attempts + 1):
+    """Run `body` in one transaction, again after a growing pause while analysts hold locks it
+    needs (LockNotAvailable: NOWAIT, or the lock timeout of its DDL). Returns the attempts."""
+    deadline = time.monotonic() + policy.max_wait_s
+    pause = policy.first_pause_s
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             with con.transaction(), con.cursor() as cur:
                 cur.execute(
@@ -456,14 +463,14 @@ def _with_retries(
                 body(cur)
             return attempt
         except psycopg.errors.LockNotAvailable:
-            if attempt == policy.attempts:
+            if time.monotonic() + pause > deadline:
                 raise PostgresError(
-                    f"could not take the locks to swap the publication in after {attempt} "
-                    f"attempts of {policy.lock_timeout_ms} ms: analysts' transactions held "
-                    "them; `marts` is unchanged"
+                    f"could not take the locks to swap the publication in: analysts' open "
+                    f"transactions held them for {policy.max_wait_s:g} s ({attempt} attempts); "
+                    "`marts` is unchanged"
                 ) from None
-            time.sleep(policy.pause_s)
-    raise AssertionError("unreachable")
+            time.sleep(pause)
+            pause = min(pause * 2, policy.max_pause_s)
 
 
 def swap_in(
@@ -476,8 +483,7 @@ def swap_in(
     is dropped). One transaction; returns the attempts it took."""
 
     def body(cur: psycopg.Cursor[Any]) -> None:
-        for schema in (PREVIOUS, MARTS):
-            _lock_tables(cur, schema)
+        _lock_tables(cur, [PREVIOUS, MARTS])
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS)))
         if schema_exists(con, MARTS):
             cur.execute(
@@ -514,8 +520,7 @@ def rollback(
         tmp = f"marts_rollback_{uuid.uuid4().hex[:8]}"
 
         def body(cur: psycopg.Cursor[Any]) -> None:
-            for schema in (PREVIOUS, MARTS):
-                _lock_tables(cur, schema)
+            _lock_tables(cur, [PREVIOUS, MARTS])
             rename = sql.SQL("alter schema {} rename to {}")
             cur.execute(rename.format(sql.Identifier(MARTS), sql.Identifier(tmp)))
             cur.execute(rename.format(sql.Identifier(PREVIOUS), sql.Identifier(MARTS)))
@@ -569,92 +574,138 @@ def drop_old_builds(con: psycopg.Connection[Any]) -> None:
     con.commit()
 
 
-@contextmanager
-def _server(config: ComplaintsConfig) -> Iterator[tuple[str, psycopg.Connection[Any]]]:
-    dsn = require_dsn(config)
-    with connect(dsn) as con:
-        yield dsn, con
+@dataclass(frozen=True)
+class ServerPublication:
+    publication: Publication
+    rows: dict[str, int]
+    swap_attempts: int
 
 
-def _lap(summary: PostgresRunSummary, phase: str, since: float) -> float:
-    now = time.perf_counter()
-    summary.seconds[phase] = round(now - since, 3)
-    return now
-
-
-def run_postgres(
-    config: ComplaintsConfig,
-    run_id: str | None = None,
+def publish_schema(
+    con: psycopg.Connection[Any],
+    run_id: str | None,
     policy: SwapPolicy | None = None,
     analyst_role: str | None = None,
     before_swap: Callable[[str], None] | None = None,
-    after_build: Callable[[str], None] | None = None,
-) -> PostgresRunSummary:
-    """Load, build, audit and publish on the server; see the module docstring.
+) -> ServerPublication:
+    """Stage the build schema's published tables and swap them in as `marts` (see the module's
+    docstring). `before_swap(stage_schema)` runs once the publication is staged (tests open an
+    analyst's transaction right then)."""
+    role = granted_role(con, analyst_role)
+    stage, publication, rows = stage_publication(con, BUILD_SCHEMA, run_id, role)
+    if before_swap is not None:
+        before_swap(stage)
+    attempts = swap_in(con, stage, role, policy or SwapPolicy())
+    return ServerPublication(publication, rows, attempts)
 
-    Hooks for tests: `after_build(build_schema)` runs between dbt and the gate (to inject a
-    fault), `before_swap(stage_schema)` once the new publication is staged (to open an analyst's
-    transaction right then).
-    """
-    policy = policy or SwapPolicy()
-    build = BUILD_SCHEMA
-    summary = PostgresRunSummary(False, build, [])
-    config.ensure_folders()
+
+# --- the local copy of the publication -------------------------------------------------------
+
+# PostgreSQL's type names -> DuckDB's, for the local copy and the catalogue's column schemas.
+DUCKDB_TYPES = {
+    "character varying": "VARCHAR",
+    "text": "VARCHAR",
+    "bigint": "BIGINT",
+    "integer": "INTEGER",
+    "smallint": "SMALLINT",
+    "double precision": "DOUBLE",
+    "real": "FLOAT",
+    "numeric": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp without time zone": "TIMESTAMP",
+    "timestamp with time zone": "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def duckdb_type(pg_type: str) -> str:
+    return DUCKDB_TYPES.get(pg_type, pg_type.upper())
+
+
+def snapshot_marts(con: psycopg.Connection[Any], target: Path) -> dict[str, int]:
+    """Copy every table of `marts` (in one repeatable-read snapshot: one publication whole),
+    its comments included, into the new DuckDB file `target`. Returns rows per table."""
+    counts: dict[str, int] = {}
+    con.commit()
+    con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
-        with _server(config) as (dsn, con):
-            take_server_lock(con)
-            drop_old_builds(con)
-            clock = time.perf_counter()
-            summary.extracts = load_raw(con, config)
-            clock = _lap(summary, "load", clock)
-            summary.dbt_ok, summary.dbt_log = run_dbt(config, dsn, build)
-            clock = _lap(summary, "dbt", clock)
-            log = config.log_dir / "last_postgres_dbt.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(summary.dbt_log)
-            if not summary.dbt_ok:
-                summary.error = (
-                    f"dbt build failed on {build}: `marts` unchanged (log: {log})"
-                    + "".join(f"\n  {line}" for line in dbt_failures(summary.dbt_log))
+        with con.transaction(), con.cursor() as cur, duckdb.connect() as out:
+            out.execute(
+                f"attach {sql_literal(str(target))} as pub "
+                f"(storage_version {sql_literal(STORAGE_VERSION)})"
+            )
+            out.execute("begin transaction")
+            cur.execute(
+                "select c.relname, obj_description(c.oid, 'pg_class') from pg_class c join "
+                "pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and "
+                "c.relkind = 'r' order by 1",
+                [MARTS],
+            )
+            tables = [(str(t), comment) for t, comment in cur.fetchall()]
+            for table, comment in tables:
+                cur.execute(
+                    "select a.attname, format_type(a.atttypid, null), "
+                    "col_description(a.attrelid, a.attnum) from pg_attribute a "
+                    "where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped "
+                    "order by a.attnum",
+                    [f'{MARTS}."{table}"'],
                 )
-                return summary
-            if after_build is not None:
-                after_build(build)
-
-            results = validate_schema(dsn, build, config.warehouse_dir)
-            clock = _lap(summary, "gate", clock)
-            summary.gate_results = {
-                f"gx_{name}": (r.success, r.summary()) for name, r in results.items()
-            }
-            if not all(r.success for r in results.values()):
-                failed = [n for n, r in results.items() if not r.success]
-                summary.error = (
-                    f"Great Expectations gate failed ({', '.join(failed)}): `marts` unchanged; "
-                    f"the build is kept in schema {build} until the next run"
+                columns = [(str(n), str(t), c) for n, t, c in cur.fetchall()]
+                names = [n for n, _, _ in columns]
+                name = f'pub.main."{table}"'
+                out.execute(
+                    f"create table {name} ("
+                    + ", ".join(f'"{n}" {duckdb_type(t)}' for n, t, _ in columns)
+                    + ")"
                 )
-                return summary
-            role = granted_role(con, analyst_role)
-            stage, publication, summary.rows_per_table = stage_publication(con, build, run_id, role)
-            clock = _lap(summary, "stage", clock)
-            if before_swap is not None:
-                before_swap(stage)
-            clock = time.perf_counter()  # the hook's time is not the swap's
-            summary.swap_attempts = swap_in(con, stage, role, policy)
-            _lap(summary, "swap", clock)
-            summary.publication_id = publication.publication_id
-            summary.published = True
-            summary.success = True
-    except PostgresError as exc:
-        summary.error = str(exc)
-    except psycopg.Error as exc:
-        summary.error = (
-            f"PostgreSQL refused the run ({type(exc).__name__}): {exc}; `marts` unchanged"
-        )
-    return summary
+                # CSV through COPY: the server's exact text of every value (floats included),
+                # a NULL unquoted and an empty string quoted, read back with the declared types.
+                csv = target.with_name(f"{target.name}.{table}.csv")
+                try:
+                    with (
+                        csv.open("wb") as f,
+                        cur.copy(
+                            sql.SQL(
+                                "copy (select * from {}.{} order by {}) to stdout (format csv)"
+                            ).format(
+                                sql.Identifier(MARTS),
+                                sql.Identifier(table),
+                                sql.SQL(", ").join(map(sql.Identifier, names)),
+                            )
+                        ) as copy,
+                    ):
+                        for data in copy:
+                            f.write(data)
+                    types = ", ".join(
+                        f"{sql_literal(n)}: {sql_literal(duckdb_type(t))}" for n, t, _ in columns
+                    )
+                    out.execute(
+                        f"insert into {name} select * from read_csv({sql_literal(str(csv))}, "
+                        f"columns = {{{types}}}, header = false, auto_detect = false, "
+                        "allow_quoted_nulls = false, quote = '\"', escape = '\"')"
+                    )
+                finally:
+                    csv.unlink(missing_ok=True)
+                row = out.execute(f"select count(*) from {name}").fetchone()
+                counts[table] = int(row[0]) if row else 0
+                if comment:
+                    out.execute(f"comment on table {name} is {sql_literal(comment)}")
+                for column, _, text in columns:
+                    if text:
+                        out.execute(f'comment on column {name}."{column}" is {sql_literal(text)}')
+            out.execute("commit")
+            out.execute("checkpoint pub")
+            out.execute("detach pub")
+    finally:
+        con.isolation_level = None
+    return counts
 
 
-def dbt_failures(output: str, limit: int = 10) -> list[str]:
-    """The lines of dbt's output naming what failed (its summary repeats each failure)."""
-    marks = ("Failure in ", "Error in ", "Compilation Error", "Database Error")
-    lines = [line.strip() for line in output.splitlines() if any(m in line for m in marks)]
-    return lines[:limit]
+def refresh_local_copy(con: psycopg.Connection[Any], config: ComplaintsConfig) -> Path:
+    """The warehouse folder's `marts.duckdb` and exports made the copy of what `marts` holds
+    now (after a rollback); the report is the caller's. Returns the published file."""
+    publication_id = current_publication_id(con)
+    if publication_id is None:
+        raise PostgresError("no publication in schema marts to copy")
+    publish_snapshot(lambda tmp: snapshot_marts(con, tmp), config.published_db)
+    return config.published_db

@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,12 +23,16 @@ from pathlib import Path
 import duckdb
 
 from complaints.exports import (
+    VERSIONS_DIR,
     ExportsError,
     check_exports_link,
     fsync_path,
     sql_literal,
     swap_exports,
     write_exports,
+)
+from complaints.exports import (
+    read_manifest as read_exports_manifest,
 )
 
 # The storage format of the published file: 'v1.0.0' is the oldest DuckDB 2.0 can write, and
@@ -145,14 +150,38 @@ def publish(build_db: Path, published_db: Path, run_id: str | None = None) -> Pu
     (os.replace) and the `exports` link is switched to the new folder (os.replace of a link).
     Any failure before the swaps leaves the previous file and exports untouched.
     """
-    warehouse = published_db.parent
     publication = new_publication(run_id)
+    return publish_snapshot(
+        lambda tmp: _write_database(build_db, tmp, publication), published_db, publication
+    )
+
+
+def publish_snapshot(
+    write: Callable[[Path], dict[str, int]],
+    published_db: Path,
+    publication: Publication | None = None,
+) -> PublishResult:
+    """`publish` for any writer of the new file: `write(path)` creates the database at `path`
+    (its publication tables included) and returns rows per table; the exports and both swaps are
+    `publish`'s. Without `publication`, the exports' header is read from the file written (the
+    server's copy of its published schema, complaints/postgres.py)."""
+    warehouse = published_db.parent
     tmp = published_db.with_name(f".{published_db.name}.{uuid.uuid4().hex}.tmp")
     try:
         check_exports_link(warehouse)
-        rows = _write_database(build_db, tmp, publication)
+        rows = write(tmp)
         fsync_path(tmp)
-        version, manifest = write_exports(tmp, warehouse, _manifest_header(publication))
+        if publication is None:
+            publication = _publication_of(tmp)
+            kept = warehouse / VERSIONS_DIR / publication.publication_id
+            if kept.is_dir():
+                # A publication made current again (a rollback): its exports folder, complete
+                # and synced when it was written, is still there; it is linked again as it is.
+                version, manifest = kept, read_exports_manifest(kept)
+            else:
+                version, manifest = write_exports(tmp, warehouse, _manifest_header(publication))
+        else:
+            version, manifest = write_exports(tmp, warehouse, _manifest_header(publication))
         os.replace(tmp, published_db)
         fsync_path(warehouse)
         link = swap_exports(warehouse, version)
@@ -167,6 +196,22 @@ def publish(build_db: Path, published_db: Path, run_id: str | None = None) -> Pu
         exports_dir=link,
         exports_version=version,
         manifest=manifest,
+    )
+
+
+def _publication_of(database: Path) -> Publication:
+    with duckdb.connect(str(database), read_only=True) as con:
+        row = read_publication(con)
+    published_at = row["published_at"]
+    assert isinstance(published_at, datetime)
+    return Publication(
+        publication_id=str(row["publication_id"]),
+        run_id=None if row["run_id"] is None else str(row["run_id"]),
+        published_at=published_at.replace(tzinfo=UTC),
+        project_version=None if row["project_version"] is None else str(row["project_version"]),
+        git_commit=None if row["git_commit"] is None else str(row["git_commit"]),
+        git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
+        python_version=str(row["python_version"]),
     )
 
 

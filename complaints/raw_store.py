@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -176,10 +177,7 @@ def loaded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def write_loaded_state(con: duckdb.DuckDBPyConnection, warehouse_dir: Path) -> None:
     """Copy the committed fingerprints to `LOADED_STATE_NAME` (atomically replaced)."""
-    path = Path(warehouse_dir) / LOADED_STATE_NAME
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(loaded_fingerprints(con), indent=1, sort_keys=True), "utf-8")
-    os.replace(tmp, path)
+    write_state_file(warehouse_dir, loaded_fingerprints(con))
 
 
 def read_loaded_state(warehouse_dir: Path, build_db: Path) -> dict[str, str]:
@@ -194,3 +192,65 @@ def read_loaded_state(warehouse_dir: Path, build_db: Path) -> dict[str, str]:
         return {}
     with duckdb.connect(str(build_db), read_only=True) as con:
         return loaded_fingerprints(con)
+
+
+class RawStore(Protocol):
+    """The raw tables of one warehouse target, as the ingest assets write them: this module's
+    `DuckDBRawStore` (the build file) or complaints.postgres.PostgresRawStore (the server)."""
+
+    def held(self) -> set[str]:
+        """Ids of the extracts whose rows the raw tables hold."""
+        ...
+
+    def replace(
+        self,
+        parsed: Iterable[tuple[ExtractMeta, ParsedExtract]],
+        fingerprints: Mapping[str, str] | None = None,
+    ) -> dict[str, int]:
+        """Replace exactly these extracts' rows (and fingerprints) in one transaction."""
+        ...
+
+    def remove(self, extract_ids: list[str]) -> None: ...
+
+    def replace_waivers(self, rows: list[tuple[object, ...]]) -> None: ...
+
+    def fingerprints(self) -> dict[str, str]:
+        """Extract id -> the fingerprint it was loaded from (what the landing sensor compares)."""
+        ...
+
+
+class DuckDBRawStore:
+    """The raw tables of the build database, on an open connection to it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        ensure_raw_schema(con)
+
+    def held(self) -> set[str]:
+        return {
+            str(r[0]) for r in self.con.execute("select extract_id from raw.extracts").fetchall()
+        }
+
+    def replace(
+        self,
+        parsed: Iterable[tuple[ExtractMeta, ParsedExtract]],
+        fingerprints: Mapping[str, str] | None = None,
+    ) -> dict[str, int]:
+        return replace_extracts(self.con, parsed, fingerprints)
+
+    def remove(self, extract_ids: list[str]) -> None:
+        remove_extracts(self.con, extract_ids)
+
+    def replace_waivers(self, rows: list[tuple[object, ...]]) -> None:
+        replace_waivers(self.con, rows)
+
+    def fingerprints(self) -> dict[str, str]:
+        return loaded_fingerprints(self.con)
+
+
+def write_state_file(warehouse_dir: Path, fingerprints: Mapping[str, str]) -> None:
+    """`LOADED_STATE_NAME` with these fingerprints (atomically replaced)."""
+    path = Path(warehouse_dir) / LOADED_STATE_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dict(fingerprints), indent=1, sort_keys=True), "utf-8")
+    os.replace(tmp, path)

@@ -30,6 +30,8 @@ from expectations import duckdb_dialect
 from expectations.suites import SUITES, GateContext, Suite
 
 MAX_FAILING_ROWS = 20
+# The environment variable through which GX's PostgreSQL data source gets its URL (`_data_source`).
+GX_POSTGRES_URL_ENV = "COMPLAINTS_GX_POSTGRES_URL"
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,13 @@ def _data_source(context: Any, target: GateTarget) -> Any:
     with suppress(KeyError, ValueError, LookupError):
         context.data_sources.delete(name)
     if target.kind == "postgres":
-        return context.data_sources.add_postgres(name, connection_string=target.url)
+        # A file context stores its data sources in great_expectations.yml: the server's URL (its
+        # password, too) stays in this process's environment, and the file holds a reference
+        # to it, which GX substitutes each time it connects.
+        os.environ[GX_POSTGRES_URL_ENV] = target.url
+        return context.data_sources.add_postgres(
+            name, connection_string="${" + GX_POSTGRES_URL_ENV + "}"
+        )
     return context.data_sources.add_sql(name, connection_string=target.url)
 
 

@@ -28,7 +28,6 @@ from orchestration.defs.jobs import rebuild_job, refresh_job
 from orchestration.defs.publish.assets import published_marts
 from orchestration.defs.publish.report import analysts_report
 from orchestration.defs.schedules import weekly_full_refresh_for
-from orchestration.defs.server import POSTGRES_MARTS, build_postgres_defs
 from orchestration.defs.transform.assets import build_dbt_assets
 from orchestration.defs.transform.project import dbt_project
 from orchestration.resources import default_resources
@@ -76,7 +75,8 @@ def with_freshness(
 
 
 def build_defs(config: ComplaintsConfig) -> Definitions:
-    """The definitions for one configuration (its dbt manifest prepared: `prepare_dbt`)."""
+    """The definitions for one configuration (its dbt manifest prepared: `prepare_dbt`), on
+    either target: the same assets, checks, jobs, schedule and sensor."""
     return Definitions(
         assets=[*with_freshness(python_assets(), config), build_dbt_assets(dbt_project(config))],
         asset_checks=gate_checks(),
@@ -95,12 +95,7 @@ def build_defs(config: ComplaintsConfig) -> Definitions:
 @definitions
 def defs() -> Definitions:
     """What `dagster dev` and `dg check defs` load: the configuration from the environment."""
+    # Either target (COMPLAINTS_TARGET): the same graph, the warehouse resource picks the target.
     config = ComplaintsConfig.resolve()
-    if config.target == "postgres":
-        # Server mode (docs/SERVER.md): the job that builds, audits and publishes on the server.
-        return Definitions.merge(
-            build_postgres_defs(config),
-            Definitions(sensors=alert_sensors(config, [POSTGRES_MARTS])),
-        )
     prepare_dbt(config)
     return build_defs(config)

@@ -1,21 +1,38 @@
-"""Resources: the configuration (where the warehouse lives) and dbt, both built from one
-`ComplaintsConfig` (complaints/config.py)."""
+"""Resources: the configuration (where the warehouse lives, and its target: a DuckDB file or a
+PostgreSQL server) and dbt, both built from one `ComplaintsConfig` (complaints/config.py).
+
+The warehouse resource is the one place the assets ask "which target?": the same assets, checks,
+sensor and schedule run on both, each writing through the target's raw store, dbt target, gate
+target and publication. The server's connection string is never part of the resource (a resource's
+values are stored with each run in Dagster's history): it is read from the environment
+(`COMPLAINTS_POSTGRES_DSN`) when a run needs it.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
-from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
+import pandas as pd
+import psycopg
+from dagster import ConfigurableResource, Failure, InitResourceContext, get_dagster_logger
 from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
-from complaints.config import AlertSettings, ComplaintsConfig
+from complaints import postgres
+from complaints.config import POSTGRES_DSN_ENV, AlertSettings, ComplaintsConfig
 from complaints.dbt_paths import dbt_launcher, dbt_project_dir
+from complaints.raw_store import DuckDBRawStore, RawStore, read_loaded_state, write_state_file
+from expectations.postgres import postgres_target
+from expectations.runner import GateTarget, duckdb_target
 from ingest.manifest import MAX_EXTRACT_BYTES, Manifest, read_manifest
 from orchestration.lib.alerting import alert_on_recovery
+from orchestration.lib.dagster_compat import DbtCliWithoutAdapter
 from orchestration.lib.recovery import process_tags, recover_dead_runs
 
 
@@ -29,9 +46,13 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
     waivers_file: str | None = None
     max_extract_bytes: int | None = None
     cache_dir: str | None = None
+    target: str = "duckdb"
     # The run's one reading of the landing folder's manifest: the steps of a run share this
     # resource object (in-process executor), so they share the reading too.
     _manifest: Manifest | None = PrivateAttr(default=None)
+    # Server mode: the run's connection, holding the one-writer advisory lock from the run's
+    # first write to its swap (shared by the steps as the manifest is); closed when the run ends.
+    _server: Any = PrivateAttr(default=None)
 
     @classmethod
     def from_config(cls, config: ComplaintsConfig) -> WarehouseResource:
@@ -42,6 +63,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             waivers_file=str(config.waivers_file) if config.waivers_file else None,
             max_extract_bytes=config.max_extract_bytes,
             cache_dir=str(config.cache_dir),
+            target=config.target,
         )
 
     @property
@@ -52,6 +74,8 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             dagster_home=Path(self.dagster_home or ComplaintsConfig.resolve().dagster_home),
             waivers_file=Path(self.waivers_file) if self.waivers_file else None,
             max_extract_bytes=self.max_extract_bytes or MAX_EXTRACT_BYTES,
+            target=self.target,
+            postgres_dsn=os.environ.get(POSTGRES_DSN_ENV) or None,
         )
         return replace(config, cache_dir=Path(self.cache_dir)) if self.cache_dir else config
 
@@ -100,16 +124,93 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
         Path(self.warehouse_dir).mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(self.build_db), read_only=read_only)
 
+    # --- the target ----------------------------------------------------------------------
 
-def dbt_resource() -> DbtCliResource:
+    @property
+    def on_server(self) -> bool:
+        return self.target == "postgres"
+
+    def dsn(self) -> str:
+        """The server's connection string, from the environment at run time."""
+        try:
+            return postgres.require_dsn(self.config)
+        except postgres.PostgresError as exc:
+            raise Failure(description=str(exc)) from None
+
+    def server(self) -> psycopg.Connection[Any]:
+        """The run's connection to the server, holding the one-writer lock (taken on first use:
+        a second run or rollback meanwhile is refused, naming why)."""
+        if self._server is None or self._server.closed:
+            try:
+                con = postgres.connect(self.dsn())
+                try:
+                    postgres.take_server_lock(con)
+                except BaseException:
+                    con.close()
+                    raise
+            except postgres.PostgresError as exc:
+                raise Failure(description=str(exc)) from None
+            self._server = con
+        return self._server  # type: ignore[no-any-return]
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._server is not None:
+            self._server.close()  # the advisory lock goes with the session
+            self._server = None
+
+    @contextmanager
+    def raw_store(self) -> Iterator[RawStore]:
+        """The target's raw tables; the sensor's state file is brought up to date afterwards."""
+        if self.on_server:
+            store: RawStore = postgres.PostgresRawStore(self.server())
+            yield store
+            write_state_file(self.config.warehouse_dir, store.fingerprints())
+            return
+        with self.connect() as con:
+            store = DuckDBRawStore(con)
+            yield store
+            write_state_file(self.config.warehouse_dir, store.fingerprints())
+
+    def loaded_state(self) -> dict[str, str]:
+        """What the warehouse holds, as the landing sensor compares it (extract id ->
+        fingerprint): the server's table in server mode (any host's sensor sees the same),
+        the state file beside the build database otherwise. Raises duckdb.IOException or
+        psycopg.Error while the target cannot be read."""
+        if self.on_server:
+            with psycopg.connect(self.dsn(), application_name="complaints-sensor") as con:
+                return postgres.loaded_fingerprints(con)
+        return read_loaded_state(self.config.warehouse_dir, self.build_db)
+
+    def gate_target(self) -> GateTarget:
+        """Where the gate validates the build: the build file or the server's build schema."""
+        if self.on_server:
+            return postgres_target(self.dsn(), postgres.BUILD_SCHEMA)
+        return duckdb_target(self.build_db)
+
+    def build_table(self, table: str, order_by: str) -> pd.DataFrame:
+        """One (small) table of the finished build, whole."""
+        if self.on_server:
+            columns, rows = postgres.read_table(
+                self.server(), postgres.BUILD_SCHEMA, table, order_by
+            )
+            return pd.DataFrame(rows, columns=columns)
+        with duckdb.connect(str(self.build_db), read_only=True) as build:
+            return build.execute(f'select * from main."{table}" order by "{order_by}"').df()
+
+
+def dbt_resource(target: str = "duckdb") -> DbtCliResource:
     """dagster-dbt's resource as it comes, on the project (checkout or packaged copy) and the
     dbt installed next to this interpreter (through its launcher: complaints/dbt_launcher.py);
-    where the build database is goes in `--vars`."""
+    where the build database is goes in `--vars`. On a server, the profile's `postgres` target
+    (dbt_project/profiles.yml)."""
     project_dir = str(dbt_project_dir())
-    return DbtCliResource(
-        project_dir=project_dir, profiles_dir=project_dir, dbt_executable=dbt_launcher()
+    return DbtCliWithoutAdapter(
+        project_dir=project_dir,
+        profiles_dir=project_dir,
+        dbt_executable=dbt_launcher(),
+        target="postgres" if target == "postgres" else None,
     )
 
 
 def default_resources(config: ComplaintsConfig) -> dict[str, object]:
-    return {"warehouse": WarehouseResource.from_config(config), "dbt": dbt_resource()}
+    return {"warehouse": WarehouseResource.from_config(config), "dbt": dbt_resource(config.target)}

@@ -127,9 +127,9 @@ _SERVER = """
 from dagster import AssetKey
 from orchestration.definitions import defs
 d = defs()
-print(d.resolve_schedule_def("weekly_postgres_refresh").default_status.value)
+print(d.resolve_schedule_def("weekly_full_refresh").default_status.value)
 print(sorted(s.name for s in d.sensors))
-print(d.resolve_asset_graph().get(AssetKey("postgres_marts")).freshness_policy.fail_window.to_timedelta().days)
+print(d.resolve_asset_graph().get(AssetKey("published_marts")).freshness_policy.fail_window.to_timedelta().days)
 """
 
 
@@ -154,6 +154,6 @@ def test_server_mode_deployment_runs_its_schedule_and_alerts() -> None:
     print("server mode:", out)
     assert out == [
         "RUNNING",
-        "['alert_on_run_canceled', 'alert_on_run_failure', 'publication_freshness']",
+        "['alert_on_run_canceled', 'alert_on_run_failure', 'landing_folder_sensor', 'publication_freshness']",
         "8",
     ]

@@ -1,16 +1,18 @@
-"""Server mode on a real PostgreSQL 15 server (the session's throwaway cluster).
+"""Server mode on a real PostgreSQL 15 server (the session's throwaway cluster): the same Dagster
+graph as on DuckDB, its warehouse resource on the server.
 
-One story, run once per session (module fixture `story`), each test asserting one part of it:
+One story, run once per module (fixture `story`), each test asserting one part of it:
 
 1. the bundled extracts through `complaints run --target postgres` in a separate process, its
-   Dagster instance on PostgreSQL storage (deploy/dagster.yaml) -> publication A;
-2. the generated three-council set of tests/test_multi_council.py through `run_postgres`, an analyst's transaction open on `marts`
-   while the swap waits -> publication B;
-3. the same set again with a fault injected into the build schema -> blocked;
+   Dagster instance on PostgreSQL storage (deploy/dagster.yaml), the server's URL carrying a
+   password -> publication A;
+2. two generated extracts land: the landing sensor (on a Dagster instance that never saw the
+   folder) requests one run over exactly them, and that run publishes -> publication B;
+3. a cause count raised in one extract, through the CLI again -> the gate blocks, `marts` stays B;
 4. `complaints publish --rollback` -> A again.
 
-The runs share one warehouse folder, as a deployment's runs do. The DuckDB publications of the
-same extracts are the reference, table for table, row for row.
+The runs share one warehouse folder, as a deployment's runs do. The DuckDB publication of the
+same extracts is the reference, table for table, row for row.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +37,16 @@ from complaints.postgres import (
     PREVIOUS,
     SERVER_LOCK,
     PostgresError,
-    PostgresRunSummary,
-    SwapPolicy,
     rollback,
-    run_postgres,
-    schema_exists,
 )
-from tests.pipeline import PROJECT_ROOT, SEED_ROWS_PER_MART, copy_landing
+from tests.pipeline import (
+    APPENDIX_C,
+    PROJECT_ROOT,
+    SEED_ROWS_PER_MART,
+    copy_landing,
+    digest,
+    replace_in_line,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -130,24 +134,7 @@ def apply_roles(cluster: Any) -> None:
         con.execute(f"create database dagster owner {PIPELINE}")
 
 
-@dataclass
-class AnalystView:
-    """What an analyst's single transaction saw while a publication was being swapped in."""
-
-    before: tuple[str, int] | None = None
-    after: tuple[str, int] | None = None
-    error: BaseException | None = None
-
-
-# Faults the gate must block, the same on PostgreSQL and on DuckDB ({schema}: the build's schema):
-# a negative count (a row-wise expectation) and a rate off its formula (a column the gate derives
-# in SQL).
-FAULTS = (
-    "update {schema}.fct_complaint_outcomes set outcome_count = -1 where outcome_count = "
-    "(select max(outcome_count) from {schema}.fct_complaint_outcomes)",
-    "update {schema}.mart_outcome_matrix set uphold_rate = 1.5 where source_line = "
-    "(select min(source_line) from {schema}.mart_outcome_matrix)",
-)
+PASSWORD = "pw-never-on-disk-7f3a"
 
 
 @dataclass
@@ -156,39 +143,27 @@ class Story:
     pipeline_dsn: str
     analyst_dsn: str
     dagster_home: Path
+    warehouse: Path
+    env: dict[str, str]
     seed_cli: subprocess.CompletedProcess[str]
     seed_id: str
     seed_tables: dict[str, Rows]
-    multi_landing: Path
-    multi: PostgresRunSummary
-    multi_tables: dict[str, Rows]
-    analyst: AnalystView
-    faulted: PostgresRunSummary
-    after_fault_id: str
-    after_fault_tables: dict[str, Rows]
+    sensor_request: Any
+    sensor_partitions: list[str]
+    new_extracts: list[str]
+    sensor_run_success: bool
+    sensor_next_tick: Any
+    sensor_id: str
+    sensor_tables: dict[str, Rows]
+    blocked_cli: subprocess.CompletedProcess[str]
+    local_before_block: str
+    after_block_id: str
+    after_block_tables: dict[str, Rows]
+    local_after_block: str
     rollback_cli: subprocess.CompletedProcess[str]
     after_rollback_id: str
     after_rollback_tables: dict[str, Rows]
-    dagster_url: str = ""
-
-
-def _analyst_reads(con: psycopg.Connection[Any]) -> tuple[str, int]:
-    (pid,) = con.execute("select publication_id from marts.publication").fetchone() or ("",)
-    (n,) = con.execute("select count(*) from marts.mart_reconciliation").fetchone() or (0,)
-    return str(pid), int(n)
-
-
-def _hold_analyst_transaction(dsn: str, view: AnalystView, ready: threading.Event) -> None:
-    try:
-        with psycopg.connect(dsn) as con:
-            view.before = _analyst_reads(con)
-            ready.set()
-            threading.Event().wait(3.0)  # a long analyst query, transaction still open
-            view.after = _analyst_reads(con)
-            con.commit()
-    except BaseException as exc:  # reported by the test, not lost in the thread
-        view.error = exc
-        ready.set()
+    dagster_url: str
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -198,103 +173,150 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def add_generated(landing: Path, scratch: Path, count: int) -> list[str]:
+    """`count` generated extracts added to the landing folder and its manifest; their ids."""
+    import yaml
+
+    sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+    from generate import generate
+
+    entries = generate(scratch, extracts=count, seed=11, years=1)
+    manifest = landing / "manifest.yml"
+    doc = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    for entry in entries:
+        shutil.copy(scratch / entry["path"], landing / entry["path"])
+        doc["extracts"].append(entry)
+    manifest.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return [e["id"] for e in entries]
+
+
+def _sensor_story(
+    landing: Path, warehouse: Path, dsn: str, scratch: Path
+) -> tuple[Any, list[str], list[str], bool, Any]:
+    """New files land; one sensor tick on a fresh instance; the run it requests; the next tick."""
+    from dagster import (
+        AddDynamicPartitionsRequest,
+        DagsterInstance,
+        DeleteDynamicPartitionsRequest,
+        SensorResult,
+        build_sensor_context,
+    )
+
+    from orchestration.definitions import build_defs
+    from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION
+    from orchestration.defs.ingest.sensors import landing_folder_sensor
+    from orchestration.lib.runner import server_environment
+    from orchestration.resources import WarehouseResource
+
+    config = ComplaintsConfig.resolve(
+        landing=landing, warehouse=warehouse, target="postgres", postgres_dsn=dsn
+    )
+    resource = WarehouseResource.from_config(config)
+    instance = DagsterInstance.ephemeral()
+
+    def tick() -> Any:
+        with build_sensor_context(instance=instance, resources={"warehouse": resource}) as context:
+            result = landing_folder_sensor(context)
+        if isinstance(result, SensorResult):
+            for request in result.dynamic_partitions_requests or []:
+                if isinstance(request, AddDynamicPartitionsRequest):
+                    instance.add_dynamic_partitions(
+                        request.partitions_def_name, request.partition_keys
+                    )
+                elif isinstance(request, DeleteDynamicPartitionsRequest):
+                    for key in request.partition_keys:
+                        instance.delete_dynamic_partition(request.partitions_def_name, key)
+        return result
+
+    with server_environment(config):
+        first = tick()  # registers what the server holds as partitions; requests no run
+        assert not isinstance(first, SensorResult) or not first.run_requests, first
+        new = add_generated(landing, scratch, 2)
+        result = tick()
+        assert isinstance(result, SensorResult), result
+        (request,) = result.run_requests or []
+        keys = list(instance.get_dynamic_partitions(EXTRACTS_PARTITION))
+        start = keys.index(request.tags["dagster/asset_partition_range_start"])
+        end = keys.index(request.tags["dagster/asset_partition_range_end"])
+        job = build_defs(config).resolve_job_def(request.job_name)
+        outcome = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+        return request, keys[start : end + 1], new, outcome.success, tick()
+
+
 @pytest.fixture(scope="module")
-def story(
-    postgres_cluster: Any, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Story]:
+def story(postgres_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     cluster = postgres_cluster
     apply_roles(cluster)
-    pipeline_dsn = cluster.dsn(user=PIPELINE, db="complaints")
+    # The test cluster trusts local connections: the password is never checked, but every
+    # component is handed a URL that carries it (test_no_secret_is_written_or_printed).
+    pipeline_dsn = cluster.dsn(user=PIPELINE, password=PASSWORD, db="complaints")
     analyst_dsn = cluster.dsn(user=ANALYST_LOGIN, db="complaints")
     base = tmp_path_factory.mktemp("server")
+    warehouse = base / "warehouse"
 
     # 1. Bundled extracts, through the CLI in another process, Dagster's instance on PostgreSQL.
     home = base / "dagster_home"
     home.mkdir()
     shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    dagster_url = cluster.dsn(user=PIPELINE, password=PASSWORD, db="dagster")
     env = {
         **os.environ,
         "COMPLAINTS_POSTGRES_DSN": pipeline_dsn,
         "DAGSTER_HOME": str(home),
-        "DAGSTER_POSTGRES_URL": cluster.dsn(user=PIPELINE, db="dagster").replace(
-            "postgresql://", "postgresql+psycopg2://"
-        ),
+        "DAGSTER_POSTGRES_URL": dagster_url.replace("postgresql://", "postgresql+psycopg2://"),
     }
-    seed_landing = copy_landing(base / "seed_landing")
-    seed_cli = _cli(
-        "run",
-        "--target",
-        "postgres",
-        "--landing",
-        str(seed_landing),
-        "--warehouse",
-        str(base / "warehouse"),
-        env=env,
-    )
+    landing = copy_landing(base / "landing")
+    where = ["--landing", str(landing), "--warehouse", str(warehouse)]
+    seed_cli = _cli("run", "--target", "postgres", *where, env=env)
     assert seed_cli.returncode == 0, seed_cli.stdout + seed_cli.stderr
     seed_id = publication_id(pipeline_dsn)
     seed_tables = postgres_tables(pipeline_dsn)
 
-    # 2. A generated multi-council set; an analyst's transaction open on marts during the swap.
-    # The session's set, asked for only now: another test worker may still be building it.
-    three_councils = request.getfixturevalue("three_councils")
-    multi_landing = shutil.copytree(three_councils[1], base / "multi_landing")
-    config = ComplaintsConfig.resolve(
-        landing=multi_landing,
-        warehouse=base / "warehouse",
-        dagster_home=home,
-        target="postgres",
-        postgres_dsn=pipeline_dsn,
+    # 2. New files land: the sensor's one run over them publishes.
+    request, partitions, new, sensor_ok, next_tick = _sensor_story(
+        landing, warehouse, pipeline_dsn, base / "generated"
     )
-    view, ready = AnalystView(), threading.Event()
-    threads: list[threading.Thread] = []
+    sensor_id = publication_id(pipeline_dsn)
+    sensor_tables = postgres_tables(pipeline_dsn)
 
-    def open_analyst_transaction(stage: str) -> None:
-        thread = threading.Thread(target=_hold_analyst_transaction, args=(analyst_dsn, view, ready))
-        thread.start()
-        threads.append(thread)
-        ready.wait(30)
+    # 3. A fault in one extract: the gate blocks; `marts` and the local copy stay as they are.
+    local_before = digest(warehouse / "marts.duckdb")
+    replace_in_line(landing / APPENDIX_C, 10, "Service Delayed – 71", "Service Delayed – 72")
+    blocked_cli = _cli("run", "--target", "postgres", *where, env=env)
+    after_block_id = publication_id(pipeline_dsn)
+    after_block_tables = postgres_tables(pipeline_dsn)
+    local_after = digest(warehouse / "marts.duckdb")
 
-    policy = SwapPolicy(lock_timeout_ms=300, attempts=100, pause_s=0.2)
-    multi = run_postgres(config, policy=policy, before_swap=open_analyst_transaction)
-    for thread in threads:
-        thread.join(60)
-    multi_tables = postgres_tables(pipeline_dsn)
-
-    # 3. The same set, faults injected into the build schema before the gate.
-    def inject_fault(build: str) -> None:
-        with psycopg.connect(pipeline_dsn) as con:
-            for fault in FAULTS:
-                con.execute(sql.SQL(fault).format(schema=sql.Identifier(build)))
-
-    faulted = run_postgres(config, policy=policy, after_build=inject_fault)
-    after_fault_id = publication_id(pipeline_dsn)
-    after_fault_tables = postgres_tables(pipeline_dsn)
-
-    # 4. Roll back to the bundled publication.
-    rollback_cli = _cli("publish", "--rollback", "--target", "postgres", env=env)
-    after_rollback_id = publication_id(pipeline_dsn)
-    after_rollback_tables = postgres_tables(pipeline_dsn)
-
+    # 4. Roll back to the previous publication (the bundled one).
+    rollback_cli = _cli(
+        "publish", "--rollback", "--target", "postgres", "--warehouse", str(warehouse), env=env
+    )
     yield Story(
-        cluster,
-        pipeline_dsn,
-        analyst_dsn,
-        home,
-        seed_cli,
-        seed_id,
-        seed_tables,
-        multi_landing,
-        multi,
-        multi_tables,
-        view,
-        faulted,
-        after_fault_id,
-        after_fault_tables,
-        rollback_cli,
-        after_rollback_id,
-        after_rollback_tables,
-        env["DAGSTER_POSTGRES_URL"],
+        cluster=cluster,
+        pipeline_dsn=pipeline_dsn,
+        analyst_dsn=analyst_dsn,
+        dagster_home=home,
+        warehouse=warehouse,
+        env=env,
+        seed_cli=seed_cli,
+        seed_id=seed_id,
+        seed_tables=seed_tables,
+        sensor_request=request,
+        sensor_partitions=partitions,
+        new_extracts=new,
+        sensor_run_success=sensor_ok,
+        sensor_next_tick=next_tick,
+        sensor_id=sensor_id,
+        sensor_tables=sensor_tables,
+        blocked_cli=blocked_cli,
+        local_before_block=local_before,
+        after_block_id=after_block_id,
+        after_block_tables=after_block_tables,
+        local_after_block=local_after,
+        rollback_cli=rollback_cli,
+        after_rollback_id=publication_id(pipeline_dsn),
+        after_rollback_tables=postgres_tables(pipeline_dsn),
+        dagster_url=env["DAGSTER_POSTGRES_URL"],
     )
 
 
@@ -308,91 +330,55 @@ def _assert_same(pg: dict[str, Rows], reference: dict[str, Rows]) -> None:
 
 
 def test_bundled_publication_equals_duckdb(story: Story, published_warehouse: Any) -> None:
-    summary, warehouse, _ = published_warehouse
+    """Every published table, row for row, as the DuckDB target published the same landing
+    folder."""
+    _, warehouse, _ = published_warehouse
     reference = duckdb_tables(warehouse / "marts.duckdb")
+    assert len(reference) >= 15
     _assert_same(story.seed_tables, reference)
     assert {t: len(story.seed_tables[t][1]) for t in SEED_ROWS_PER_MART} == SEED_ROWS_PER_MART
 
 
-def test_multi_council_publication_equals_duckdb(story: Story, three_councils: Any) -> None:
-    summary, _, warehouse, _ = three_councils
-    assert summary.success, summary
-    reference = duckdb_tables(warehouse / "marts.duckdb")
-    councils = reference["publication_extracts"][0].index("council")
-    assert len({r[councils] for r in reference["publication_extracts"][1]}) == 3
-    assert story.multi.success, story.multi.error
-    _assert_same(story.multi_tables, reference)
+def test_cli_summary_of_a_server_run(story: Story) -> None:
+    out = story.seed_cli.stdout
+    assert out.splitlines()[0].endswith("SUCCESS (PostgreSQL)"), out
+    assert f"published schema marts [updated: publication {story.seed_id}" in out
+    for table, rows in SEED_ROWS_PER_MART.items():
+        assert f"  {table}: {rows} rows" in out
+    assert "gate (Great Expectations): 10 of 10 suites passed" in out
 
 
-def test_analyst_transaction_delays_the_swap_and_sees_one_publication(story: Story) -> None:
-    view = story.analyst
-    assert view.error is None, view.error
-    assert view.before is not None and view.after is not None
-    # The whole transaction saw the bundled publication, consistently, and the run still
-    # published: the swap waited (several lock timeouts) rather than failing.
-    assert view.before == view.after == (story.seed_id, SEED_ROWS_PER_MART["mart_reconciliation"])
-    assert story.multi.success and story.multi.swap_attempts > 1
-    assert story.multi.publication_id != story.seed_id
+def test_sensor_requests_one_run_for_new_files_and_it_publishes(story: Story) -> None:
+    from dagster import SkipReason
+
+    assert story.sensor_request.job_name == "refresh_warehouse"
+    assert story.sensor_partitions == story.new_extracts
+    assert story.sensor_run_success
+    assert story.sensor_id != story.seed_id
+    columns, rows = story.sensor_tables["publication_extracts"]
+    ids = {row[columns.index("extract_id")] for row in rows}
+    assert ids == {"brent_2019_20_root_causes", "brent_2022_23_outcome_matrix", *story.new_extracts}
+    assert isinstance(story.sensor_next_tick, SkipReason), story.sensor_next_tick
 
 
-def test_injected_fault_blocks_and_leaves_marts_unchanged(story: Story) -> None:
-    faulted = story.faulted
-    assert not faulted.success and not faulted.published
-    assert faulted.gate_results["gx_fct_complaint_outcomes"][0] is False
-    assert "marts` unchanged" in (faulted.error or "")
-    assert story.after_fault_id == story.multi.publication_id
-    assert story.after_fault_tables == story.multi_tables
+def test_blocked_run_leaves_marts_unchanged(story: Story) -> None:
+    blocked = story.blocked_cli
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    assert "FAILED gate" in blocked.stdout, blocked.stdout
+    assert "published schema marts [UNCHANGED (previous publication kept)]" in blocked.stdout
+    assert story.after_block_id == story.sensor_id
+    assert story.after_block_tables == story.sensor_tables
+    assert story.local_after_block == story.local_before_block
 
 
-def test_the_second_run_in_a_warehouse_reuses_dbts_parse(story: Story) -> None:
+def test_later_runs_in_a_warehouse_reuse_dbts_parse(story: Story) -> None:
     """The story's runs share one warehouse folder, as a deployment's do: the first parsed the
-    project, the two after it (the same build schema name, so the same profile) reused that
-    parse."""
-    log = story.multi_landing.parent / "warehouse" / "dbt_target_postgres" / "dbt.log"
+    project for the server's profile, the runs after it reused that parse."""
+    log = story.warehouse / "dbt_target_postgres" / "dbt.log"
     runs = log.read_text(errors="replace").split("Running with dbt=")[1:]
-    assert len(runs) == 3
-    assert "Unable to do partial parsing because saved manifest not found" in runs[0]
+    assert runs
     for later in runs[1:]:
         assert "Unable to do partial parsing" not in later
-        assert "Nothing changed, skipping partial parsing" in later
-
-
-def test_gate_outcomes_and_failing_rows_equal_duckdb(
-    story: Story, three_councils: Any, tmp_path: Path
-) -> None:
-    """The faulted build schema (kept after the blocked run) and a DuckDB build of the same
-    extracts with the same faults give every suite the same outcomes, counts and failing rows."""
-    from expectations.postgres import validate_schema
-    from expectations.runner import validate_tables
-    from expectations.suites import SUITES
-
-    build = tmp_path / "build.duckdb"
-    shutil.copyfile(three_councils[2] / "build.duckdb", build)
-    con = duckdb.connect(str(build))
-    try:
-        for fault in FAULTS:
-            con.execute(fault.format(schema="main"))
-    finally:
-        con.close()
-    on_duckdb = validate_tables(build, list(SUITES))
-    on_postgres = validate_schema(story.pipeline_dsn, story.faulted.build_schema)
-    assert not on_duckdb["fct_complaint_outcomes"].success
-    assert not on_duckdb["mart_outcome_matrix"].success
-    for name in SUITES:
-        duck, pg = on_duckdb[name], on_postgres[name]
-        assert pg.extra == {"evaluated": "postgres"} and duck.extra == {"evaluated": "duckdb"}
-        assert [(o.name, o.success, o.unexpected_count) for o in pg.outcomes] == [
-            (o.name, o.success, o.unexpected_count) for o in duck.outcomes
-        ], name
-        assert (pg.row_count, pg.failing_row_count) == (duck.row_count, duck.failing_row_count)
-        # Physical row order may differ between the two databases: compare the rows as sets.
-        assert sorted(map(str, pg.failing_rows.values.tolist())) == sorted(
-            map(str, duck.failing_rows.values.tolist())
-        ), name
-        assert (
-            pg.failing_rows_markdown().splitlines()[0]
-            == (duck.failing_rows_markdown().splitlines()[0])
-        )
 
 
 def test_rollback_restores_the_previous_publication(story: Story) -> None:
@@ -400,16 +386,18 @@ def test_rollback_restores_the_previous_publication(story: Story) -> None:
     assert story.seed_id in story.rollback_cli.stdout
     assert story.after_rollback_id == story.seed_id
     assert story.after_rollback_tables == story.seed_tables
-    assert publication_id(story.pipeline_dsn, PREVIOUS) == story.multi.publication_id
+    assert publication_id(story.pipeline_dsn, PREVIOUS) == story.sensor_id
+    # The warehouse folder's copy followed: the report and `complaints sql` show A again.
+    with duckdb.connect(str(story.warehouse / "marts.duckdb"), read_only=True) as con:
+        assert con.execute("select publication_id from publication").fetchone() == (story.seed_id,)
 
 
 def test_analysts_read_marts_and_nothing_else(story: Story) -> None:
-    build = story.faulted.build_schema  # a blocked run's build schema is kept for inspection
     with psycopg.connect(story.analyst_dsn, autocommit=True) as con:
         (n,) = con.execute("select count(*) from marts.mart_reconciliation").fetchone() or (0,)
         assert n == SEED_ROWS_PER_MART["mart_reconciliation"]
         denied = [
-            f'select count(*) from "{build}".fct_complaint_outcomes',
+            "select count(*) from build_marts.fct_complaint_outcomes",
             "select count(*) from raw.extracts",
             "select count(*) from marts_previous.mart_reconciliation",
             "insert into marts.publication (publication_id) values ('x')",
@@ -424,43 +412,70 @@ def test_analysts_read_marts_and_nothing_else(story: Story) -> None:
                 con.execute(statement)
 
 
-def test_dagster_run_on_postgres_storage_is_visible_from_another_process(
+def test_dagster_runs_on_postgres_storage_carry_the_catalogue(
     story: Story, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The run of step 1 happened in the CLI's process; this process reads the same instance."""
-    from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+    """The CLI's runs, read from this process on the same instance: the same job as on DuckDB,
+    its checks, and per-model row counts, column schemas and column lineage."""
+    from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
+
+    from expectations.suites import SUITES
 
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", story.dagster_url)
     with DagsterInstance.from_config(str(story.dagster_home)) as instance:
         assert type(instance.run_storage).__module__.startswith("dagster_postgres")
-        assert type(instance.event_log_storage).__module__.startswith("dagster_postgres")
         runs = instance.get_runs()
-        assert [r.job_name for r in runs] == ["publish_postgres"]
-        assert runs[0].status == DagsterRunStatus.SUCCESS
-        assert runs[0].run_id in story.seed_cli.stdout
-        evaluations = instance.all_logs(
-            runs[0].run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
-        )
-        checks = {
-            e.dagster_event.asset_check_evaluation_data.check_name: e.dagster_event.asset_check_evaluation_data.passed
-            for e in evaluations
-            if e.dagster_event is not None
-        }
-    from expectations.suites import SUITES
+        assert [r.job_name for r in runs] == ["refresh_warehouse", "refresh_warehouse"]
+        (seed_run,) = [r for r in runs if r.run_id in story.seed_cli.stdout]
+        assert seed_run.status == DagsterRunStatus.SUCCESS
+        checks = {}
+        for event in instance.all_logs(
+            seed_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+        ):
+            assert event.dagster_event is not None
+            data = event.dagster_event.asset_check_evaluation_data
+            checks[(data.asset_key, data.check_name)] = data.passed
+        materialized = {}
+        for event in instance.all_logs(
+            seed_run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+        ):
+            assert event.dagster_event is not None
+            m = event.dagster_event.step_materialization_data.materialization
+            materialized[m.asset_key] = m.metadata
+    assert {f"gx_{name}" for name in SUITES} <= {name for _, name in checks}
+    assert len(checks) > 100 and all(checks.values())
+    for table, rows in SEED_ROWS_PER_MART.items():
+        metadata = materialized[AssetKey(table)]
+        assert metadata["dagster/row_count"].value == rows, table
+        assert metadata["dagster/column_schema"].value.columns, table
+        assert metadata["dagster/column_lineage"].value.deps_by_column, table
+    lineage = materialized[AssetKey("stg_raw__extracts")]["dagster/column_lineage"].value
+    assert any(
+        dep.asset_key == AssetKey("raw_extracts") and dep.column_name.startswith("extracts.")
+        for deps in lineage.deps_by_column.values()
+        for dep in deps
+    )
+    schema = materialized[AssetKey("mart_reconciliation")]["dagster/column_schema"].value
+    # The column types in DuckDB's spelling, as the DuckDB target's runs show them.
+    assert {"VARCHAR", "BIGINT"} <= {c.type for c in schema.columns}, schema
 
-    assert checks == {f"gx_{name}": True for name in SUITES}
 
-
-def _duckdb_comments(published: Path) -> dict[str, tuple[str | None, dict[str, str | None]]]:
-    with duckdb.connect(str(published), read_only=True) as con:
-        tables = dict(con.execute("select table_name, comment from duckdb_tables()").fetchall())
-        columns: dict[str, dict[str, str | None]] = {t: {} for t in tables}
-        for table, column, comment in con.execute(
-            "select table_name, column_name, comment from duckdb_columns()"
-        ).fetchall():
-            if table in columns:  # duckdb_columns() also lists the catalog's views
-                columns[table][column] = comment
-    return {t: (tables[t], columns[t]) for t in tables}
+def test_no_secret_is_written_or_printed(story: Story) -> None:
+    """The password in the server's URL is nowhere on disk in the warehouse folder or the
+    Dagster home (Great Expectations' configuration, dbt's artifacts and logs, the run logs),
+    nor in anything the CLI printed."""
+    found = []
+    for folder in (story.warehouse, story.dagster_home):
+        for path in folder.rglob("*"):
+            if path.is_file() and not path.is_symlink() and PASSWORD.encode() in path.read_bytes():
+                found.append(str(path))
+    for result in (story.seed_cli, story.blocked_cli, story.rollback_cli):
+        if PASSWORD in result.stdout + result.stderr:
+            found.append(" ".join(map(str, result.args[:3])))
+    gx_config = story.warehouse / "gx" / "gx" / "great_expectations.yml"
+    assert gx_config.is_file() and "COMPLAINTS_GX_POSTGRES_URL" in gx_config.read_text()
+    assert (story.warehouse / "logs" / "last_run.log").stat().st_size > 0
+    assert found == []
 
 
 def _postgres_comments(dsn: str) -> dict[str, tuple[str | None, dict[str, str | None]]]:
@@ -482,93 +497,44 @@ def _postgres_comments(dsn: str) -> dict[str, tuple[str | None, dict[str, str | 
     return out
 
 
+def _duckdb_comments(published: Path) -> dict[str, tuple[str | None, dict[str, str | None]]]:
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = dict(con.execute("select table_name, comment from duckdb_tables()").fetchall())
+        columns: dict[str, dict[str, str | None]] = {t: {} for t in tables}
+        for table, column, comment in con.execute(
+            "select table_name, column_name, comment from duckdb_columns()"
+        ).fetchall():
+            if table in columns:  # duckdb_columns() also lists the catalog's views
+                columns[table][column] = comment
+    return {t: (tables[t], columns[t]) for t in tables}
+
+
 def test_docs_persisted_as_on_duckdb(story: Story, published_warehouse: Any) -> None:
     """persist_docs: every published table and column carries the comment it has in the DuckDB
-    publication (marts holds the bundled publication again after the rollback)."""
+    publication (marts holds the bundled publication again after the rollback), and so does the
+    local copy the report and exports are built from."""
     _, warehouse, _ = published_warehouse
     reference = _duckdb_comments(warehouse / "marts.duckdb")
     on_server = _postgres_comments(story.pipeline_dsn)
     assert on_server == reference
     assert all(comment for comment, _ in on_server.values())
-
-
-def test_swap_that_never_gets_its_locks_fails_and_changes_nothing(story: Story) -> None:
-    """An analyst's transaction outlasting every attempt: the swap gives up with a clear error,
-    `marts` and `marts_previous` are as they were."""
-    from complaints.postgres import PostgresError, swap_in
-
-    before = (publication_id(story.pipeline_dsn), publication_id(story.pipeline_dsn, PREVIOUS))
-    with psycopg.connect(story.pipeline_dsn, autocommit=True) as owner:
-        owner.execute("create schema publish_never")
-        owner.execute("create table publish_never.publication (publication_id varchar)")
-    with psycopg.connect(story.analyst_dsn) as analyst, psycopg.connect(story.pipeline_dsn) as con:
-        _analyst_reads(analyst)  # holds ACCESS SHARE on marts tables until it ends
-        with pytest.raises(PostgresError, match="could not take the locks"):
-            swap_in(
-                con, "publish_never", None, SwapPolicy(lock_timeout_ms=100, attempts=3, pause_s=0)
-            )
-        analyst.commit()
-    with psycopg.connect(story.pipeline_dsn, autocommit=True) as owner:
-        owner.execute("drop schema publish_never cascade")
-    after = (publication_id(story.pipeline_dsn), publication_id(story.pipeline_dsn, PREVIOUS))
-    assert after == before
-
-
-def test_raw_load_by_copy_replaces_each_extract_once(story: Story, three_councils: Any) -> None:
-    """Loading the same landing folder twice leaves exactly the rows of one load, and they are
-    the rows of the DuckDB build database for the same extracts."""
-    from complaints.postgres import load_raw
-    from ingest.raw_tables import RAW_TABLES
-
-    _, landing, warehouse, _ = three_councils
-    config = ComplaintsConfig.resolve(
-        landing=landing, warehouse=warehouse, target="postgres", postgres_dsn=story.pipeline_dsn
-    )
-    with psycopg.connect(story.pipeline_dsn) as con:
-        load_raw(con, config)
-        load_raw(con, config)
-        on_server = {
-            t: sorted(
-                con.execute(sql.SQL("select * from raw.{}").format(sql.Identifier(t))).fetchall(),
-                key=_sort_key,
-            )
-            for t in RAW_TABLES
-        }
-    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
-        in_duckdb = {
-            t: sorted(con.execute(f'select * from raw."{t}"').fetchall(), key=_sort_key)
-            for t in RAW_TABLES
-        }
-    assert sum(len(rows) for rows in on_server.values()) > 0
-    assert on_server == in_duckdb
-
-
-def test_dbt_logs_beside_its_artifacts_not_in_the_project(story: Story) -> None:
-    """The server build's dbt writes its log into the warehouse's target folder: the project
-    folder may be an installed package, which is never written to."""
-    target = story.multi_landing.parent / "warehouse" / "dbt_target_postgres"
-    assert (target / "dbt.log").stat().st_size > 0
-    assert "Running with dbt" in (target / "dbt.log").read_text(errors="replace")
+    assert _duckdb_comments(story.warehouse / "marts.duckdb") == reference
 
 
 def test_a_second_writer_at_the_same_time_is_refused(story: Story, tmp_path: Path) -> None:
     """While one server run holds the database (its advisory lock), another run and a rollback
-    are refused at once, naming why, and change nothing: no build schema dropped or written, the
-    same publication in `marts`."""
-    config = ComplaintsConfig.resolve(
-        landing=story.multi_landing,
-        warehouse=tmp_path / "warehouse",
-        dagster_home=story.dagster_home,
-        target="postgres",
-        postgres_dsn=story.pipeline_dsn,
-    )
+    are refused at once, naming why, and change nothing."""
+    env = {k: v for k, v in story.env.items() if k != "DAGSTER_POSTGRES_URL"}
+    env["DAGSTER_HOME"] = str(tmp_path / "home")
+    landing = copy_landing(tmp_path / "landing")
+    where = ["--landing", str(landing), "--warehouse", str(tmp_path / "warehouse")]
     with psycopg.connect(story.pipeline_dsn) as other_run:
         other_run.execute("select pg_advisory_lock(%s)", [SERVER_LOCK])
-        refused = run_postgres(config)
+        refused = _cli("run", "--target", "postgres", *where, env=env)
+        config = ComplaintsConfig.resolve(target="postgres", postgres_dsn=story.pipeline_dsn)
         with pytest.raises(PostgresError, match="another server run or rollback"):
             rollback(config)
-    assert not refused.success and not refused.published
-    assert "another server run or rollback is writing" in (refused.error or "")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "another server run or rollback is writing" in refused.stdout
     assert publication_id(story.pipeline_dsn) == story.after_rollback_id
-    with psycopg.connect(story.pipeline_dsn) as con:
-        assert schema_exists(con, story.faulted.build_schema)  # the blocked build, kept
+    assert MARTS == "marts"

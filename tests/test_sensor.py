@@ -56,8 +56,8 @@ def evaluate(
 ) -> SensorResult | SkipReason:
     """One tick, then what the daemon does with its partition requests (in their order)."""
     resource = WarehouseResource(warehouse_dir=str(warehouse), landing_dir=str(landing))
-    context = build_sensor_context(instance=instance, resources={"warehouse": resource})
-    result = landing_folder_sensor(context)
+    with build_sensor_context(instance=instance, resources={"warehouse": resource}) as context:
+        result = landing_folder_sensor(context)
     assert isinstance(result, (SensorResult, SkipReason)), result
     if isinstance(result, SensorResult):
         for request in result.dynamic_partitions_requests or []:

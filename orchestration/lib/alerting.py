@@ -18,7 +18,7 @@ ALERTS_TAG = "complaints/alerts"
 """On runs whose own process sends their alerts (`complaints run`): the run-failure sensor
 leaves them alone, so nobody gets the same alert twice."""
 IN_PROCESS = "in_process"
-PUBLISHED_ASSETS = (AssetKey("published_marts"), AssetKey("postgres_marts"))
+PUBLISHED = AssetKey("published_marts")
 
 
 @dataclass
@@ -50,7 +50,7 @@ def run_outcome(instance: DagsterInstance, run_id: str) -> RunOutcome:
             if not check.passed and check.severity == AssetCheckSeverity.ERROR:
                 name = f"{check.asset_key.to_user_string()}:{check.check_name}"
                 outcome.failing_checks.append((name, check.description or "failed"))
-        elif event.asset_key in PUBLISHED_ASSETS:
+        elif event.asset_key == PUBLISHED:
             outcome.published = True
     return outcome
 

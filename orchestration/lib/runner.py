@@ -4,9 +4,10 @@ show up in `dagster dev` afterwards."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +16,12 @@ from dagster import (
     AssetCheckSeverity,
     DagsterEventType,
     DagsterInstance,
+    Definitions,
     ExecuteInProcessResult,
     JobDefinition,
 )
 
-from complaints.config import ComplaintsConfig
+from complaints.config import POSTGRES_DSN_ENV, ComplaintsConfig
 from complaints.dbt_paths import prepare_dbt
 from complaints.exports import EXPORTS_LINK
 from complaints.findings import (
@@ -80,6 +82,9 @@ class RunSummary:
     # Parses of manifest.yml during the run (ingest.manifest.parse_count): one unless it changed,
     # none when the caller read it already (the CLI does, to refuse a bad one before it starts).
     manifest_parses: int = 0
+    # What `published_marts` recorded when this run published (publication id; on a server the
+    # schema and the swap's attempts).
+    publication: dict[str, object] = field(default_factory=dict)
 
 
 def run_pipeline(
@@ -105,6 +110,53 @@ def run_pipeline(
     config.ensure_folders()
     prepare_dbt(config)
     defs = build_defs(config)
+    with server_environment(config):
+        return _run(
+            defs,
+            config,
+            instance=instance,
+            log_level=log_level,
+            partition=partition,
+            wait_seconds=wait_seconds,
+            say=say,
+            busy_exit_status=busy_exit_status,
+            manifest=manifest,
+            watch=watch,
+        )
+
+
+@contextlib.contextmanager
+def server_environment(config: ComplaintsConfig) -> Iterator[None]:
+    """A server run's connection string in this process's environment while it runs: the steps
+    read it there (orchestration/resources.py), so it is never stored with the run; restored
+    afterwards."""
+    if config.target != "postgres" or not config.postgres_dsn:
+        yield
+        return
+    saved = os.environ.get(POSTGRES_DSN_ENV)
+    os.environ[POSTGRES_DSN_ENV] = config.postgres_dsn
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(POSTGRES_DSN_ENV, None)
+        else:
+            os.environ[POSTGRES_DSN_ENV] = saved
+
+
+def _run(
+    defs: Definitions,
+    config: ComplaintsConfig,
+    *,
+    instance: DagsterInstance | None,
+    log_level: str,
+    partition: str | None,
+    wait_seconds: float | None,
+    say: Callable[[str], None] | None,
+    busy_exit_status: int,
+    manifest: Manifest | None,
+    watch: Callable[[Progress, str | None], None] | None,
+) -> RunSummary:
     instance = instance or open_instance(config)
     parses_before = parse_count()
     try:
@@ -323,6 +375,13 @@ def summarise(
                 step_failure_reason(event.step_failure_data.error), folders or {}
             )
             summary.failed_steps.append(f"{event.step_key}: {message}")
+        elif (
+            event.event_type == DagsterEventType.ASSET_MATERIALIZATION
+            and event.asset_key is not None
+            and event.asset_key.to_user_string() == "published_marts"
+        ):
+            materialization = event.step_materialization_data.materialization
+            summary.publication = {k: v.value for k, v in materialization.metadata.items()}
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             check = event.asset_check_evaluation_data
             name = f"{check.asset_key.to_user_string()}:{check.check_name}"

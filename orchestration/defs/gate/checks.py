@@ -25,10 +25,9 @@ from orchestration.resources import WarehouseResource
 
 if TYPE_CHECKING:
     import pandas as pd
-import duckdb
 import pandas as pd
 
-from expectations.runner import SuiteResult, markdown_table, validate_tables
+from expectations.runner import SuiteResult, markdown_table, validate_target
 
 GATED_TABLES: tuple[str, ...] = tuple(s.table for s in SUITES.values())
 
@@ -84,7 +83,7 @@ def great_expectations_gate(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[AssetCheckResult]:
 
-    results = validate_tables(warehouse.build_db, list(SUITES), Path(warehouse.warehouse_dir))
+    results = validate_target(warehouse.gate_target(), list(SUITES), Path(warehouse.warehouse_dir))
     for suite in SUITES.values():
         result = results[suite.name]
         if not result.success:
@@ -97,17 +96,6 @@ def great_expectations_gate(
             description=result.summary(),
             metadata=_result_metadata(result, result.docs_index),
         )
-
-
-def _waivers(build_db: Path) -> "pd.DataFrame":
-    """recon_waivers: one row per reviewed waiver (expectations/waivers.yml), so as small as that
-    file; read through a read-only connection closed before returning."""
-
-    con = duckdb.connect(str(build_db), read_only=True)
-    try:
-        return con.execute("select * from main.recon_waivers order by waiver_id").df()
-    finally:
-        con.close()
 
 
 @asset_check(
@@ -123,7 +111,8 @@ def waivers_not_stale(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
 
-    frame = _waivers(warehouse.build_db)
+    # One row per reviewed waiver (expectations/waivers.yml), so as small as that file.
+    frame = warehouse.build_table("recon_waivers", order_by="waiver_id")
     stale = frame.loc[~frame["matched"].astype(bool)]
     applied = frame.loc[frame["matched"].astype(bool)]
     if not stale.empty:

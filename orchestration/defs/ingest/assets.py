@@ -1,4 +1,5 @@
-"""Ingest assets: each extract partition -> its rows in the raw tables of the build database."""
+"""Ingest assets: each extract partition -> its rows in the raw tables of the warehouse target
+(the build database, or the server's `raw` schema: WarehouseResource.raw_store)."""
 
 from typing import Any
 
@@ -13,14 +14,7 @@ from dagster import (
     asset,
 )
 
-from complaints.raw_store import (
-    WAIVER_COLUMNS,
-    ensure_raw_schema,
-    remove_extracts,
-    replace_extracts,
-    replace_waivers,
-    write_loaded_state,
-)
+from complaints.raw_store import WAIVER_COLUMNS
 from expectations.waivers import load_waivers
 from ingest.api import parse_entry
 from ingest.errors import ExtractError
@@ -107,10 +101,9 @@ def raw_extracts(
             f"| {key} | {entry.kind} | {entry.period} | {len(result.repairs)} | "
             f"{len(result.warnings)} | {failed} |"
         )
-    with warehouse.connect() as con:
-        counts = replace_extracts(con, parsed, fingerprints)
-        # What the landing sensor compares the folder with (sensors.py).
-        write_loaded_state(con, warehouse.config.warehouse_dir)
+    # With the fingerprints the landing sensor compares the folder with (sensors.py).
+    with warehouse.raw_store() as store:
+        counts = store.replace(parsed, fingerprints)
     schema = TableSchema(
         columns=[
             TableColumn(f"{table}.{name}", sql_type)
@@ -148,12 +141,9 @@ def extract_registry(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult[Any]:
     listed = {e.extract_id for e in manifest_entries(context, warehouse)}
-    with warehouse.connect() as con:
-        ensure_raw_schema(con)
-        held = {r[0] for r in con.execute("select extract_id from raw.extracts").fetchall()}
-        stale = sorted(held - listed)
-        remove_extracts(con, stale)
-        write_loaded_state(con, warehouse.config.warehouse_dir)
+    with warehouse.raw_store() as store:
+        stale = sorted(store.held() - listed)
+        store.remove(stale)
     if stale:
         context.log.info(f"removed rows of extracts no longer in the manifest: {stale}")
     return MaterializeResult(metadata={"listed": len(listed), "removed": MetadataValue.json(stale)})
@@ -173,8 +163,8 @@ def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult[Any]:
 
     waivers = load_waivers(warehouse.config.waivers_file)
     rows = [w.as_row() for w in waivers]
-    with warehouse.connect() as con:
-        replace_waivers(con, rows)
+    with warehouse.raw_store() as store:
+        store.replace_waivers(rows)
     return MaterializeResult(
         metadata={
             "waivers": len(rows),

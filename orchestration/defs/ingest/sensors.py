@@ -26,12 +26,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
+import psycopg
 from dagster import (
     AddDynamicPartitionsRequest,
     DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
     DeleteDynamicPartitionsRequest,
+    Failure,
     RunRequest,
     RunsFilter,
     SensorDefinition,
@@ -42,7 +44,6 @@ from dagster import (
 )
 
 from complaints.config import DEFAULT_SENSOR_INTERVAL_SECONDS
-from complaints.raw_store import read_loaded_state
 from ingest.errors import ExtractError
 from ingest.manifest import ManifestEntry, read_manifest
 from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
@@ -182,9 +183,11 @@ def evaluate_landing_folder(
     if busy:
         return SkipReason(f"run(s) {', '.join(busy)} in flight: changes wait for the next tick")
     try:
-        held = read_loaded_state(warehouse.config.warehouse_dir, warehouse.build_db)
+        held = warehouse.loaded_state()
     except duckdb.IOException as exc:
         return SkipReason(f"the build database is busy ({exc}); trying again next tick")
+    except (psycopg.Error, Failure) as exc:
+        return SkipReason(f"the PostgreSQL server cannot be read ({exc}); trying again next tick")
     fingerprints = {e.extract_id: fingerprint(e) for e in entries}
     existing = list(context.instance.get_dynamic_partitions(EXTRACTS_PARTITION))
     plan = plan_changes(fingerprints, held, existing)

@@ -9,6 +9,8 @@ raw tables is named after the raw table's column, as `raw_extracts` declares its
 each source from `_sources.yml` (`meta.dagster.asset_key`); tags and groups from the folder.
 """
 
+import contextlib
+import json
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -39,10 +41,12 @@ from complaints.catalogue import (
     LineageCache,
     TableFacts,
     column_lineage,
+    read_server_table_facts,
     read_table_facts,
 )
 from complaints.config import ComplaintsConfig
 from complaints.dbt_paths import dbt_location_args
+from complaints.postgres import dbt_profile_environment, drop_old_builds, duckdb_type
 from complaints.publication import PUBLISHED_PREFIXES
 from expectations.runner import import_gx_in_background
 from orchestration.defs.ingest.assets import RAW_EXTRACTS_KEY
@@ -199,12 +203,22 @@ def with_catalogue(
 
 
 def read_catalogue(
-    config: ComplaintsConfig, manifest: Mapping[str, Any], project: DbtProject | None
+    config: ComplaintsConfig,
+    manifest: Mapping[str, Any],
+    project: DbtProject | None,
+    server: Any = None,
 ) -> dict[str, dict[str, Any]]:
-    """The catalogue of the build that just finished (complaints/catalogue.py); a failure
+    """The catalogue of the build that just finished (complaints/catalogue.py), from the build
+    database or, given the run's `server` connection, the server's build schema; a failure
     here costs the catalogue, never the build, as with dagster-dbt's own fetching."""
     try:
-        facts = read_table_facts(config.build_db, manifest)
+        if server is not None:
+            # Where this run's models are (database, schema, adapter) is in the manifest dbt
+            # wrote for its target, not in the one the definitions were parsed from.
+            manifest = json.loads((config.dbt_target_dir / "manifest.json").read_text("utf-8"))
+            facts = read_server_table_facts(server, manifest, duckdb_type)
+        else:
+            facts = read_table_facts(config.build_db, manifest)
         cache = LineageCache(config.lineage_cache_dirs)
         lineage = column_lineage(manifest, config.dbt_target_dir, facts, cache)
     except Exception as exc:
@@ -244,16 +258,25 @@ def build_dbt_assets(project: DbtProject) -> Any:
         context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         config = warehouse.config
+        server = None
+        profile: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if warehouse.on_server:
+            # One writer from here to the swap; the last run's build (a blocked run's is kept
+            # for inspection) and any staged publication go first.
+            server = warehouse.server()
+            drop_old_builds(server)
+            profile = dbt_profile_environment(warehouse.dsn())
         # dagster-dbt sets up an in-process dbt adapter before it starts dbt, and dbt's behaviour
         # flags read the source of every frame on the calling stack (`inspect.stack()`, once per
         # flag): from a fresh thread that is a handful of frames instead of Dagster's deep step
         # stack (BENCHMARKS.md, "The catalogue off the critical path").
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt_cli") as pool:
+        with profile, ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt_cli") as pool:
             invocation = pool.submit(
                 dbt.cli,
                 ["build", *dbt_location_args(config, dbt.dbt_executable)],
                 context=context,
-                # One target folder per warehouse (it also holds the manifest), overwritten each run.
+                # One target folder per warehouse and target (it also holds the manifest),
+                # overwritten each run.
                 target_path=config.dbt_target_dir,
             ).result()
         # Only once dbt runs in its own process, so the import does not slow the set-up above.
@@ -261,8 +284,9 @@ def build_dbt_assets(project: DbtProject) -> Any:
         # Wait for dbt to exit first, reading its output as it comes (`is_successful` keeps it):
         # the catalogue reads the finished database (DuckDB lets no reader in beside its writer).
         invocation.is_successful()
-        compact_build_db(config)
-        metadata = read_catalogue(config, invocation.manifest, project)
+        if server is None:
+            compact_build_db(config)
+        metadata = read_catalogue(config, invocation.manifest, project, server)
         yield from with_catalogue(invocation.stream(), metadata)
 
     return complaints_dbt_models
