@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run as a script: the sibling modules and the project packages must be importable.
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 
+import ablation  # noqa: E402
 import memory as memory_bench  # noqa: E402
 import parse as parse_bench  # noqa: E402
 import seed_floor  # noqa: E402
@@ -184,6 +185,8 @@ class DbtResult:
     foreign_cores: float
     returncode: int
     summary: str
+    cpu_s: float = 0.0
+    """User + system CPU of dbt (the only child reaped meanwhile)."""
 
 
 def bare_dbt_build(landing: Path, work: Path) -> DbtResult:
@@ -222,7 +225,7 @@ def bare_dbt_build(landing: Path, work: Path) -> DbtResult:
         ).returncode
     done = [ln for ln in log.read_text().splitlines() if "Done. PASS=" in ln]
     summary = re.sub(r"\x1b\[[0-9;]*m", "", done[-1]).split("Done. ", 1)[1] if done else "?"
-    return DbtResult(phase.wall_s, phase.foreign_cores, rc, summary)
+    return DbtResult(phase.wall_s, phase.foreign_cores, rc, summary, phase.own_cpu_s)
 
 
 @dataclass
@@ -301,6 +304,7 @@ def complaints_run(
     extra: list[str] | None = None,
     source: Path | None = None,
     command: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> FullRun:
     """`complaints run` as a subprocess: wall time, peak RSS of its process tree, step records.
 
@@ -316,7 +320,11 @@ def complaints_run(
     with log.open("w") as out, metered() as phase:
         started_at = time.time()
         proc = subprocess.Popen(
-            cmd, cwd=source or ROOT, env=_clean_env(DAGSTER_HOME=str(home)), stdout=out, stderr=out
+            cmd,
+            cwd=source or ROOT,
+            env=_clean_env(DAGSTER_HOME=str(home), **(extra_env or {})),
+            stdout=out,
+            stderr=out,
         )
         root = psutil.Process(proc.pid)
         rusage = None
@@ -973,13 +981,13 @@ def render(r: Report) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(path: Path, body: str) -> None:
-    """Replace the generated block of BENCHMARKS.md, keeping the hand-written text around it."""
+def write_markdown(path: Path, body: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace one generated block of the performance page, keeping the text around it."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    block = f"{BEGIN}\n{body}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = (text or "# Benchmarks\n\n") + "\n" + block + "\n"
     path.write_text(text, encoding="utf-8")
@@ -1004,7 +1012,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7, help="generator seed")
     ap.add_argument("--repeat", type=int, default=1, help="bare dbt and full runs per size")
     ap.add_argument("--query-reps", type=int, default=30)
-    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     ap.add_argument("--json", type=Path, default=None, help="also write every figure as JSON")
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -1016,9 +1024,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--memory-sizes", default="1,10,limit", help="MB per extract, or 'limit'")
     ap.add_argument("--full-run-max-mb", type=float, default=10.0)
+    ap.add_argument(
+        "--ablate",
+        default=None,
+        help="only the paired seed-run measurements: each named speed-up (comma-separated, or "
+        f"'all': {', '.join(ablation.BY_NAME)}) with and without, and a bare dbt build",
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds for --ablate")
     args = ap.parse_args(argv)
     if args.memory:
         return memory_main(args)
+    if args.ablate is not None:
+        return ablate_main(args)
     sizes = sorted({int(s) for s in (QUICK_SIZES if args.quick else args.sizes).split(",")})
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="complaints-bench-"))
@@ -1104,6 +1121,64 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out}")
         if args.json:
             args.json.write_text(json.dumps(_jsonable(report), indent=2))
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+ABLATION_BEGIN = "<!-- ablation:begin (written by benchmarks/run.py --ablate) -->"
+ABLATION_END = "<!-- ablation:end -->"
+
+
+def ablate_main(args: argparse.Namespace) -> int:
+    names = list(ablation.BY_NAME) if args.ablate == "all" else args.ablate.split(",")
+    unknown = [n for n in names if n not in ablation.BY_NAME]
+    if unknown:
+        print(f"unknown construct(s) {', '.join(unknown)}; known: {', '.join(ablation.BY_NAME)}")
+        return 2
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="complaints-bench-ablate-"))
+    work.mkdir(parents=True, exist_ok=True)
+    landing = ROOT / "data" / "landing"
+    print(f"work folder: {work}", flush=True)
+
+    def seed_run(copy: Path, folder: Path) -> ablation.Sample:
+        # The copy's packages, for the CLI (its folder) and the processes it starts (dbt's
+        # launcher is a console script of the installed package).
+        run = complaints_run(
+            landing,
+            folder / "warehouse",
+            folder / "home",
+            folder.parent / f"{folder.name}.log",
+            source=copy,
+            extra_env={"PYTHONPATH": str(copy)},
+        )
+        if run.returncode != 0:
+            raise SystemExit(f"seed run from {copy} failed (exit {run.returncode}): {run.log}")
+        return ablation.Sample(run.wall_s, run.cpu_s)
+
+    def bare_build(folder: Path) -> ablation.Sample:
+        result = bare_dbt_build(landing, folder)
+        if result.returncode != 0:
+            raise SystemExit(f"bare dbt build failed: {folder / 'dbt_build.log'}")
+        return ablation.Sample(result.wall_s, result.cpu_s)
+
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    load = os.getloadavg()
+    try:
+        result = ablation.measure(names, args.rounds, work, seed_run, bare_build)
+        machine = machine_description()
+        body = (
+            f"_Measured {started} UTC by `python benchmarks/run.py --ablate {args.ablate} "
+            f"--rounds {args.rounds}` at commit {machine.get('commit', '?')} on "
+            f"{machine.get('cpu', '?')}; load average before {load[0]:.1f}, after "
+            f"{os.getloadavg()[0]:.1f} (other processes share the machine: read the CPU "
+            "column)._\n\n" + ablation.render(result)
+        )
+        write_markdown(args.out, body, ABLATION_BEGIN, ABLATION_END)
+        print(body)
+        if args.json:
+            args.json.write_text(json.dumps(_jsonable(result), indent=2))
+    finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
