@@ -61,7 +61,7 @@ CAUSE_LABELS = (
 )
 # Not generated: a label holding a spaced dash before a number ("Phase – 2 works") reads exactly as
 # a cause and its count; in a list without bullets only the arithmetic can tell, and a changed count
-# can then make the wrong reading add up. The README names this limit.
+# can then make the wrong reading add up. docs/parsing.md names this limit.
 AREA_NAMES = (
     "Repairs",
     "Customer Care",

@@ -1,4 +1,4 @@
-"""Server mode: the same warehouse on PostgreSQL (README, "Server mode on PostgreSQL").
+"""Server mode: the same warehouse on PostgreSQL (docs/SERVER.md).
 
 Write-audit-publish on a server, with schemas instead of files:
 

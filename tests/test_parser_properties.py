@@ -4,7 +4,7 @@ records (names, counts, hierarchy, source lines); every injected fault must surf
 error or a failing control total, and nothing is changed without a record of it.
 
 Counts: `examples(n)` is n x the Hypothesis profile's unit (25 in the default `dev` profile,
-250 under HYPOTHESIS_PROFILE=ci, which `make test` sets); see the README for the full numbers.
+250 under HYPOTHESIS_PROFILE=ci, which `make test` sets); see docs/testing.md.
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def _absorbable(doc: RootCauseDoc, block: Block, delta: int) -> bool:
     """Whether a heading's stated total off by `delta` could be met by moving sections across its
     end: its own last sections (delta < 0) or the heading-less sections after it with no mapped
     service (delta > 0). Sections are assigned by that same arithmetic, so such a change is
-    indistinguishable from a correct extract; the README states this limit."""
+    indistinguishable from a correct extract; docs/parsing.md states this limit."""
     sums = [sum(a.instances for a in s.areas) for s in block.sections]
     if delta < 0:
         return any(sum(sums[i:]) == -delta for i in range(1, len(sums)))

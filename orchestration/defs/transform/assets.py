@@ -231,7 +231,7 @@ def build_dbt_assets(project: DbtProject) -> Any:
         # dagster-dbt sets up an in-process dbt adapter before it starts dbt, and dbt's behaviour
         # flags read the source of every frame on the calling stack (`inspect.stack()`, once per
         # flag): from a fresh thread that is a handful of frames instead of Dagster's deep step
-        # stack (BENCHMARKS.md, "The catalogue off the critical path").
+        # stack (docs/DECISIONS.md, "Speed-ups and what each earns").
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt_cli") as pool:
             invocation = pool.submit(
                 dbt.cli,
