@@ -55,6 +55,14 @@ def test_the_readme_says_what_it_must() -> None:
         assert must in text, must
 
 
+def test_the_two_commands_carry_no_figures() -> None:
+    """Their comments say what the commands do; durations belong to docs/performance.md."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    commands = [line for line in lines if re.match(r"make (run|test)\b", line)]
+    assert len(commands) == 2
+    assert [line for line in commands if re.search(r"\d", line)] == []
+
+
 def test_no_document_refers_to_an_issue_number() -> None:
     found = [
         f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
