@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,9 +195,35 @@ class Sample:
 class Ablation:
     rounds: int = 0
     order: list[list[str]] = field(default_factory=list)
-    samples: dict[str, list[Sample]] = field(default_factory=dict)
-    """Per variant ('with all', each construct's name, 'bare dbt build'), one per round."""
-    foreign_cores: list[float] = field(default_factory=list)
+    samples: dict[str, list[Sample | None]] = field(default_factory=dict)
+    """Per variant ('with all', each construct's name, 'bare dbt build'), one per round (None:
+    not run in that round, when rounds of two invocations are merged)."""
+
+    def merged(self, earlier: Ablation) -> Ablation:
+        """`earlier`'s rounds followed by these."""
+        variants = [*earlier.samples, *(v for v in self.samples if v not in earlier.samples)]
+        return Ablation(
+            rounds=earlier.rounds + self.rounds,
+            order=[*earlier.order, *self.order],
+            samples={
+                v: [
+                    *earlier.samples.get(v, [None] * earlier.rounds),
+                    *self.samples.get(v, [None] * self.rounds),
+                ]
+                for v in variants
+            },
+        )
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Ablation:
+        return cls(
+            rounds=data["rounds"],
+            order=data["order"],
+            samples={
+                v: [Sample(**s) if s else None for s in samples]
+                for v, samples in data["samples"].items()
+            },
+        )
 
 
 BASE = "with all"
@@ -238,22 +265,32 @@ def _value(s: Sample, measure_: str) -> float:
     return s.cpu_s if measure_ == "cpu" else s.wall_s
 
 
+def pairs(result: Ablation, a: str, b: str) -> list[tuple[Sample, Sample]]:
+    """The rounds in which both variants ran."""
+    return [
+        (x, y)
+        for x, y in zip(result.samples[a], result.samples[b], strict=True)
+        if x is not None and y is not None
+    ]
+
+
 def gain(result: Ablation, name: str, measure_: str) -> float:
     """Median over rounds of (without - with) / without: the share of the seed run without the
     construct that the construct saves."""
-    pairs = zip(result.samples[BASE], result.samples[name], strict=True)
     return statistics.median(
-        (_value(w, measure_) - _value(b, measure_)) / _value(w, measure_) for b, w in pairs
+        (_value(w, measure_) - _value(b, measure_)) / _value(w, measure_)
+        for b, w in pairs(result, BASE, name)
     )
 
 
 def render(result: Ablation) -> str:
+    ran = {v: [s for s in samples if s is not None] for v, samples in result.samples.items()}
     med = {
         v: (
             statistics.median(s.wall_s for s in samples),
             statistics.median(s.cpu_s for s in samples),
         )
-        for v, samples in result.samples.items()
+        for v, samples in ran.items()
         if samples
     }
     lines = [
@@ -262,9 +299,9 @@ def render(result: Ablation) -> str:
         "(without - with) / without on the construct's measure; a construct earns its place "
         f"at {MIN_GAIN:.0%} or more.",
         "",
-        "| construct | where | measure | with: wall s / CPU s | without: wall s / CPU s | "
-        "gain | verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| construct | where | measure | rounds | with: wall s / CPU s | without: wall s / CPU s "
+        "| gain | verdict |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     base_wall, base_cpu = med[BASE]
     for name in result.samples:
@@ -275,20 +312,14 @@ def render(result: Ablation) -> str:
         wall, cpu = med[name]
         verdict = "keep" if g >= MIN_GAIN else "**remove**"
         lines.append(
-            f"| {c.name}: {c.what} | {c.where} | {c.measure} | {base_wall:.1f} / {base_cpu:.1f} | "
-            f"{wall:.1f} / {cpu:.1f} | {g:+.1%} | {verdict} |"
+            f"| {c.name}: {c.what} | {c.where} | {c.measure} | {len(pairs(result, BASE, name))} | "
+            f"{base_wall:.1f} / {base_cpu:.1f} | {wall:.1f} / {cpu:.1f} | {g:+.1%} | {verdict} |"
         )
     lines.append("")
     if BARE in med:
         bare_wall, bare_cpu = med[BARE]
-        ratios_wall = [
-            b.wall_s / d.wall_s
-            for b, d in zip(result.samples[BASE], result.samples[BARE], strict=True)
-        ]
-        ratios_cpu = [
-            b.cpu_s / d.cpu_s
-            for b, d in zip(result.samples[BASE], result.samples[BARE], strict=True)
-        ]
+        ratios_wall = [b.wall_s / d.wall_s for b, d in pairs(result, BASE, BARE)]
+        ratios_cpu = [b.cpu_s / d.cpu_s for b, d in pairs(result, BASE, BARE)]
         lines += [
             "| paired | seed run | bare `dbt build` | seed / bare (median of rounds) | target |",
             "|---|---|---|---|---|",
@@ -302,8 +333,9 @@ def render(result: Ablation) -> str:
     lines.append("")
     for r, order in enumerate(result.order):
         cells = ", ".join(
-            f"{v} {result.samples[v][r].wall_s:.1f} / {result.samples[v][r].cpu_s:.1f}"
+            f"{v} {s.wall_s:.1f} / {s.cpu_s:.1f}"
             for v in order
+            if (s := result.samples[v][r]) is not None
         )
         lines.append(f"- round {r + 1}: {cells}")
     return "\n".join(lines)

@@ -1036,6 +1036,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds for --ablate")
     ap.add_argument("--ablate-out", type=Path, default=ROOT / "docs" / "DECISIONS.md")
+    ap.add_argument(
+        "--ablate-after",
+        type=Path,
+        default=None,
+        help="the --json of an earlier --ablate run: its rounds come first in the table",
+    )
     args = ap.parse_args(argv)
     if args.memory:
         return memory_main(args)
@@ -1171,18 +1177,23 @@ def ablate_main(args: argparse.Namespace) -> int:
     load = os.getloadavg()
     try:
         result = ablation.measure(names, args.rounds, work, seed_run, bare_build)
+        if args.json:
+            args.json.write_text(json.dumps(_jsonable(result), indent=2))
+        if args.ablate_after:
+            earlier = json.loads(args.ablate_after.read_text())
+            result = ablation.Ablation.from_json(earlier).merged(result)
         machine = machine_description()
         body = (
             f"_Measured {started} UTC by `python benchmarks/run.py --ablate {args.ablate} "
-            f"--rounds {args.rounds}` at commit {machine.get('commit', '?')} on "
+            f"--rounds {args.rounds}`"
+            + (f" after the rounds of {args.ablate_after.name}" if args.ablate_after else "")
+            + f" at commit {machine.get('commit', '?')} on "
             f"{machine.get('cpu', '?')}; load average before {load[0]:.1f}, after "
             f"{os.getloadavg()[0]:.1f} (other processes share the machine: read the CPU "
             "column)._\n\n" + ablation.render(result)
         )
         write_markdown(args.ablate_out, body, ABLATION_BEGIN, ABLATION_END)
         print(body)
-        if args.json:
-            args.json.write_text(json.dumps(_jsonable(result), indent=2))
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
