@@ -1175,6 +1175,7 @@ def ablate_main(args: argparse.Namespace) -> int:
 
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
     load = os.getloadavg()
+    machine = machine_description()  # the commit the copies are made from
     try:
         result = ablation.measure(names, args.rounds, work, seed_run, bare_build)
         if args.json:
@@ -1182,7 +1183,6 @@ def ablate_main(args: argparse.Namespace) -> int:
         if args.ablate_after:
             earlier = json.loads(args.ablate_after.read_text())
             result = ablation.Ablation.from_json(earlier).merged(result)
-        machine = machine_description()
         body = (
             f"_Measured {started} UTC by `python benchmarks/run.py --ablate {args.ablate} "
             f"--rounds {args.rounds}`"
