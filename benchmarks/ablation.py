@@ -303,13 +303,15 @@ def render(result: Ablation) -> str:
         "| gain | verdict |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    base_wall, base_cpu = med[BASE]
     for name in result.samples:
         if name in (BASE, BARE):
             continue
         c = BY_NAME[name]
         g = gain(result, name, c.measure)
         wall, cpu = med[name]
+        paired = pairs(result, BASE, name)
+        base_wall = statistics.median(b.wall_s for b, _ in paired)
+        base_cpu = statistics.median(b.cpu_s for b, _ in paired)
         verdict = "keep" if g >= MIN_GAIN else "**remove**"
         lines.append(
             f"| {c.name}: {c.what} | {c.where} | {c.measure} | {len(pairs(result, BASE, name))} | "
@@ -317,6 +319,7 @@ def render(result: Ablation) -> str:
         )
     lines.append("")
     if BARE in med:
+        base_wall, base_cpu = med[BASE]
         bare_wall, bare_cpu = med[BARE]
         ratios_wall = [b.wall_s / d.wall_s for b, d in pairs(result, BASE, BARE)]
         ratios_cpu = [b.cpu_s / d.cpu_s for b, d in pairs(result, BASE, BARE)]

@@ -1182,7 +1182,7 @@ def ablate_main(args: argparse.Namespace) -> int:
             args.json.write_text(json.dumps(_jsonable(result), indent=2))
         if args.ablate_after:
             earlier = json.loads(args.ablate_after.read_text())
-            result = ablation.Ablation.from_json(earlier).merged(result)
+            result = result.merged(ablation.Ablation.from_json(earlier))
         body = (
             f"_Measured {started} UTC by `python benchmarks/run.py --ablate {args.ablate} "
             f"--rounds {args.rounds}`"
