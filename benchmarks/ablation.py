@@ -105,25 +105,18 @@ CONSTRUCTS: tuple[Construct, ...] = (
         "cpu",
         drop_saved_parse=True,
     ),
-    Construct(
-        "chart_spec_unvalidated",
-        "complaints/report/charts.py",
-        "chart specs handed to vl-convert without altair's schema validation",
-        "cpu",
-        (
-            Edit(
-                "complaints/report/charts.py",
-                "chart.to_dict(validate=False)",
-                "chart.to_dict(validate=True)",
-            ),
-        ),
-    ),
 )
 REMOVED: tuple[Construct, ...] = (
     Construct(
         "dbt_cli_thread",
         "orchestration/defs/transform/assets.py",
         "`dbt.cli` started from a fresh thread (a shallow stack for dbt's behaviour flags)",
+        "cpu",
+    ),
+    Construct(
+        "chart_spec_unvalidated",
+        "complaints/report/charts.py",
+        "chart specs handed to vl-convert without altair's schema validation",
         "cpu",
     ),
 )
