@@ -68,7 +68,7 @@ validate: prepare
 
 # Test workers (pytest-xdist); each test file stays on one worker, so module fixtures run once,
 # and files start in the order tests/conftest.py gives them (longest first), not xdist's own.
-# Three on two cores: two left a core idle about a fifth of the time (README, "Test").
+# Three on two cores: two left a core idle about a fifth of the time (docs/testing.md).
 # PYTEST_WORKERS=0 runs the suite in this process.
 PYTEST_WORKERS ?= 3
 

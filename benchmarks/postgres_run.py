@@ -5,7 +5,7 @@
 For each size (0 = the two bundled extracts, N = N generated extracts, benchmarks/generate.py):
 a full `run_pipeline` on DuckDB and the same graph on a throwaway PostgreSQL 15 cluster
 (tests/postgres_cluster.py), with the server run's seconds per step (Dagster's step events).
-With --write, the table between the markers of BENCHMARKS.md's "Server mode" section is
+With --write, the table between the markers of docs/performance.md is
 replaced.
 """
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--extracts", type=int, nargs="+", default=[0, 1000])
-    ap.add_argument("--write", action="store_true", help="rewrite the table in BENCHMARKS.md")
+    ap.add_argument("--write", action="store_true", help="rewrite the table in docs/performance.md")
     args = ap.parse_args(argv)
 
     from tests.postgres_cluster import start_cluster
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows)
     print(text)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
+        path = ROOT / "docs" / "performance.md"
         doc = path.read_text()
         head, _, rest = doc.partition(BEGIN)
         _, _, tail = rest.partition(END)

@@ -3,8 +3,8 @@
     python benchmarks/seed_run.py [--repeat 3] [--json OUT]
 
 Prints each repetition's wall time, where it went (Dagster's step records) and the CPU other
-processes used meanwhile; the fastest repetition is the figure BENCHMARKS.md quotes. Used to
-measure a change before and after (issue 14) without the hour a full `benchmarks/run.py` takes.
+processes used meanwhile; medians and the fastest repetition close it. Used to
+measure a change before and after without the hour a full `benchmarks/run.py` takes.
 """
 
 from __future__ import annotations

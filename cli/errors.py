@@ -2,7 +2,7 @@
 
 Every failure is a few lines: what went wrong, naming the path or the entry, and what to do.
 Tracebacks go to the log file (printed only with --verbose). The exit codes are documented in
-the README ("Exit codes") and each stands for one kind of problem, so a scheduler can react.
+docs/cli.md ("Failures and exit codes") and each stands for one kind of problem, so a scheduler can react.
 """
 
 from __future__ import annotations

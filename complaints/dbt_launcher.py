@@ -1,9 +1,8 @@
 """`complaints-dbt`: the dbt executable the pipeline's dbt resource starts.
 
 Before every build, dagster-dbt asks its dbt executable for its version (`dbt --version`, to tell
-dbt Core from the Fusion engine). dbt loads its whole command line to answer: a process of about
-3 s of CPU per run, as much as a fifth of the seed build's own start-up (BENCHMARKS.md, "The
-version question"). The answer is the version of the dbt-core distribution installed beside this
+dbt Core from the Fusion engine). dbt loads its whole command line to answer: a process of its
+own before every build (docs/DECISIONS.md, "Speed-ups and what each earns"). The answer is the version of the dbt-core distribution installed beside this
 interpreter, which its package metadata gives without loading dbt. Every other invocation is
 dbt itself: this process becomes it (exec), with the same arguments and environment.
 
@@ -12,7 +11,7 @@ in DIR. dagster-dbt always starts dbt in the project folder; the pipeline starts
 warehouse folder instead, where the profile's relative `build.duckdb` is that warehouse's build
 database. So every warehouse has the same profile, and dbt reuses the parse of the project
 (partial parsing) instead of parsing it again for each run: dbt parses again whenever the
-rendered profile differs (BENCHMARKS.md, "Partial parsing").
+rendered profile differs (docs/DECISIONS.md, "Speed-ups and what each earns").
 
 Deliberately light: nothing from the rest of the package is imported here.
 """

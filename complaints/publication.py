@@ -36,8 +36,8 @@ from complaints.exports import (
 )
 
 # The storage format of the published file: 'v1.0.0' is the oldest DuckDB 2.0 can write, and
-# DuckDB 0.10.3 and every 1.x read it, table and column comments included (README, "Which
-# DuckDB opens it"). tests/test_published_file.py opens it with a DuckDB 1.4 and a 0.10.3 reader.
+# DuckDB 0.10.3 and every 1.x read it, table and column comments included (docs/exports.md,
+# "Published database"). tests/test_published_file.py opens it with a DuckDB 1.4 and a 0.10.3 reader.
 STORAGE_VERSION = "v1.0.0"
 # A checkout's root (its git commit is recorded); an installed package has no .git there.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

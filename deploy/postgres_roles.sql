@@ -1,4 +1,4 @@
--- Server mode: the database and its two roles (README, "Server mode on PostgreSQL").
+-- Server mode: the database and its two roles (docs/SERVER.md).
 -- Run once per server as a superuser (or a role with CREATEROLE and CREATEDB), e.g.
 --   psql "postgresql://postgres@db.example.org/postgres" -f deploy/postgres_roles.sql
 -- and change the passwords. tests/test_postgres.py runs this very file.

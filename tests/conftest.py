@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 T = TypeVar("T")
 
 # Hypothesis profiles: `dev` (the default) is quick for a developer's edit-run loop; `ci`, which
-# `make test` and CI select with HYPOTHESIS_PROFILE=ci, runs the full counts the README states.
+# `make test` and CI select with HYPOTHESIS_PROFILE=ci, runs the full counts (docs/testing.md).
 # Each test states its full count as a multiple of the profile's unit (see `examples`).
 settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -3,8 +3,8 @@ each of them reads from a published file.
 
     python -m tests.duckdb_clients warehouse/marts.duckdb 0.10.2 0.10.3 1.0.0 1.4.*
 
-prints, per version, whether it opens the file and reads every table (the README's table of
-DuckDB versions comes from this).
+prints, per version, whether it opens the file and reads every table (the versions docs/exports.md
+names come from this).
 """
 
 from __future__ import annotations

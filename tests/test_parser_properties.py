@@ -4,7 +4,7 @@ records (names, counts, hierarchy, source lines); every injected fault must surf
 error or a failing control total, and nothing is changed without a record of it.
 
 Counts: `examples(n)` is n x the Hypothesis profile's unit (25 in the default `dev` profile,
-250 under HYPOTHESIS_PROFILE=ci, which `make test` sets); see the README for the full numbers.
+250 under HYPOTHESIS_PROFILE=ci, which `make test` sets); see docs/testing.md.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def published(published_warehouse) -> Path:  # type: ignore[no-untyped-def]
 def test_older_duckdb_reads_every_table(
     published: Path, spec: str, request: pytest.FixtureRequest
 ) -> None:
-    """DuckDB 1.4 (what BI tools, DBeaver, R and Node bundle) and the oldest version the README
+    """DuckDB 1.4 (what BI tools, DBeaver, R and Node bundle) and the oldest version docs/exports.md
     names read the same tables, rows, column types and comments as DuckDB 2.0."""
     python = client_python(request.config.cache.mkdir("duckdb-clients"), spec)
     seen = read_with(python, published)
@@ -48,7 +48,7 @@ def test_older_duckdb_reads_every_table(
 def test_a_version_before_the_oldest_cannot(
     published: Path, request: pytest.FixtureRequest
 ) -> None:
-    """The README's floor is real: 0.10.2, the release before it, fails to open the file."""
+    """The documented floor is real: 0.10.2, the release before it, fails to open the file."""
     python = client_python(request.config.cache.mkdir("duckdb-clients"), "0.10.2")
     with pytest.raises(RuntimeError, match="Serialization Error"):
         read_with(python, published)

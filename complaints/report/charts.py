@@ -24,9 +24,7 @@ def _vl_version() -> str | None:
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, object]:
-    # Schema validation (jsonschema over the whole Vega-Lite schema) costs more than rendering;
-    # the specs are built here by code the tests render, and vl-convert rejects invalid ones.
-    spec: dict[str, object] = chart.to_dict(validate=False)
+    spec: dict[str, object] = chart.to_dict()
     return spec
 
 

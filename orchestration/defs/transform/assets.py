@@ -12,7 +12,6 @@ each source from `_sources.yml` (`meta.dagster.asset_key`); tags and groups from
 import contextlib
 import json
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from dagster import (
@@ -266,19 +265,14 @@ def build_dbt_assets(project: DbtProject) -> Any:
             server = warehouse.server()
             drop_old_builds(server)
             profile = dbt_profile_environment(warehouse.dsn())
-        # dagster-dbt sets up an in-process dbt adapter before it starts dbt, and dbt's behaviour
-        # flags read the source of every frame on the calling stack (`inspect.stack()`, once per
-        # flag): from a fresh thread that is a handful of frames instead of Dagster's deep step
-        # stack (BENCHMARKS.md, "The catalogue off the critical path").
-        with profile, ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt_cli") as pool:
-            invocation = pool.submit(
-                dbt.cli,
+        with profile:
+            invocation = dbt.cli(
                 ["build", *dbt_location_args(config, dbt.dbt_executable)],
                 context=context,
                 # One target folder per warehouse and target (it also holds the manifest),
                 # overwritten each run.
                 target_path=config.dbt_target_dir,
-            ).result()
+            )
         # Only once dbt runs in its own process, so the import does not slow the set-up above.
         import_gx_in_background()  # for the gate checks that follow, while dbt runs
         # Wait for dbt to exit first, reading its output as it comes (`is_successful` keeps it):
