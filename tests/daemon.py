@@ -99,3 +99,19 @@ def sensor_ticks(instance: DagsterInstance) -> list[str]:
     state = next(s for s in instance.all_instigator_state() if s.instigator_name == SENSOR)
     ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id)
     return [t.status.value for t in ticks]
+
+
+def step_failures(instance: DagsterInstance, run_id: str) -> str:
+    """A failed run's step errors, each with its causes: what an assertion should show."""
+    lines = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or not event.is_step_failure:
+            continue
+        error = event.step_failure_data.error
+        lines.append(f"{event.step_key}:")
+        while error is not None:
+            lines.append(f"  {error.message.strip()}")
+            lines.extend(f"    {frame.rstrip()}" for frame in error.stack[-3:])
+            error = error.cause
+    return "\n".join(lines)
