@@ -251,6 +251,8 @@ class DuckDBRawStore:
 def write_state_file(warehouse_dir: Path, fingerprints: Mapping[str, str]) -> None:
     """`LOADED_STATE_NAME` with these fingerprints (atomically replaced)."""
     path = Path(warehouse_dir) / LOADED_STATE_NAME
+    # A server run launched by the daemon may be the first to use this warehouse folder.
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(dict(fingerprints), indent=1, sort_keys=True), "utf-8")
     os.replace(tmp, path)
