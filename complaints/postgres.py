@@ -54,8 +54,14 @@ from expectations.postgres import validate_schema
 from expectations.waivers import load_waivers
 from ingest.api import parse_entry
 from ingest.errors import ExtractError
-from ingest.manifest import load_manifest
-from ingest.raw_tables import RAW_TABLES, ExtractMeta
+from ingest.manifest import CouncilContext, read_manifest
+from ingest.raw_tables import (
+    COUNCIL_CONTEXT_TABLE,
+    RAW_TABLES,
+    SIDE_TABLES,
+    ExtractMeta,
+    council_context_rows,
+)
 from ingest.records import ParsedExtract
 
 MARTS = "marts"
@@ -167,7 +173,11 @@ def _pg_type(duckdb_type: str) -> str:
 def ensure_raw_schema(con: psycopg.Connection[Any]) -> None:
     with con.cursor() as cur:
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW)))
-        for table, columns in [*RAW_TABLES.items(), ("waivers", WAIVER_COLUMNS)]:
+        for table, columns in [
+            *RAW_TABLES.items(),
+            ("waivers", WAIVER_COLUMNS),
+            *SIDE_TABLES.items(),
+        ]:
             cols = sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(_pg_type(kind)))
                 for name, kind in columns
@@ -216,6 +226,19 @@ def replace_waivers(con: psycopg.Connection[Any], rows: list[tuple[object, ...]]
         _copy(cur, "waivers", [n for n, _ in WAIVER_COLUMNS], rows)
 
 
+def replace_council_context(con: psycopg.Connection[Any], context: CouncilContext | None) -> None:
+    """raw.council_context replaced whole with the manifest's context file (empty without one)."""
+    with con.transaction(), con.cursor() as cur:
+        ensure_raw_schema(con)
+        cur.execute(
+            sql.SQL("delete from {}.{}").format(
+                sql.Identifier(RAW), sql.Identifier(COUNCIL_CONTEXT_TABLE)
+            )
+        )
+        names = [n for n, _ in SIDE_TABLES[COUNCIL_CONTEXT_TABLE]]
+        _copy(cur, COUNCIL_CONTEXT_TABLE, names, council_context_rows(context))
+
+
 def _delete(cur: psycopg.Cursor[Any], ids: list[str]) -> None:
     if not ids:
         return
@@ -233,9 +256,10 @@ def load_raw(con: psycopg.Connection[Any], config: ComplaintsConfig) -> list[str
     listed extract's rows (one transaction per extract), replace the waivers."""
 
     try:
-        entries = load_manifest(config.landing_dir)
+        manifest = read_manifest(config.landing_dir)
     except ExtractError as exc:
         raise PostgresError(str(exc)) from None
+    entries = list(manifest.entries)
     ensure_raw_schema(con)
     con.commit()
     with con.cursor() as cur:
@@ -252,6 +276,7 @@ def load_raw(con: psycopg.Connection[Any], config: ComplaintsConfig) -> list[str
             raise PostgresError(f"extract {entry.extract_id}: {exc}") from None
         replace_extracts(con, [(ExtractMeta.of(entry, data), result)])
     replace_waivers(con, [w.as_row() for w in load_waivers(config.waivers_file)])
+    replace_council_context(con, manifest.council_context)
     return listed
 
 

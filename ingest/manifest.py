@@ -279,9 +279,7 @@ def _parse(
         entries.append(entry)
     context, context_bytes = None, None
     if context_node is not None:
-        context, context_bytes, context_path = _council_context(
-            context_node, landing, src, entries
-        )
+        context, context_bytes, context_path = _council_context(context_node, landing, src, entries)
         maps.add(context_path)
     _require_listed(landing, set(seen_paths) | maps, src)
     return entries, context, context_bytes
@@ -290,9 +288,7 @@ def _parse(
 # --- strict YAML ------------------------------------------------------------------------------
 
 
-def _read_document(
-    data: bytes, src: str
-) -> tuple[list[yaml.MappingNode], yaml.Node | None]:
+def _read_document(data: bytes, src: str) -> tuple[list[yaml.MappingNode], yaml.Node | None]:
     """The manifest's entries as YAML nodes (which keep their line numbers), and the node of its
     `council_context` key when it has one."""
     if len(data) > MAX_MANIFEST_READ:

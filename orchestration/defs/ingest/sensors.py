@@ -40,9 +40,9 @@ from dagster import (
     sensor,
 )
 
-from complaints.raw_store import read_loaded_state
+from complaints.raw_store import read_context_state, read_loaded_state
 from ingest.errors import ExtractError
-from ingest.manifest import ManifestEntry, read_manifest
+from ingest.manifest import ManifestEntry, context_fingerprint, read_manifest
 from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
 from orchestration.defs.jobs import rebuild_job, refresh_job
 from orchestration.lib.dagster_compat import partition_range_tags
@@ -174,10 +174,24 @@ def landing_folder_sensor(
     existing = list(context.instance.get_dynamic_partitions(EXTRACTS_PARTITION))
     plan = plan_changes(fingerprints, held, existing)
     key = run_key(plan, fingerprints, held)
-    if not (plan.pending or plan.removed or plan.changes_partitions):
-        return SkipReason("no new, changed or removed extracts")
+    # The council context file: compared with what raw.council_context was loaded from. Every
+    # run loads it, so a change with no extract to parse gets a rebuild.
+    wanted_context = context_fingerprint(manifest.council_context)
+    held_context = read_context_state(warehouse.config.warehouse_dir)
+    context_changed = wanted_context != held_context
+    if not (plan.pending or plan.removed or plan.changes_partitions or context_changed):
+        return SkipReason("no new, changed or removed extracts, and the council context is loaded")
+    if context_changed:
+        key = hashlib.sha256(f"{key}:{held_context}:{wanted_context}".encode()).hexdigest()[:24]
+    requests = requests_for(plan, key, manifest.sha256)
+    if context_changed and not requests:
+        requests = [
+            RunRequest(
+                run_key=key, job_name=rebuild_job.name, tags={MANIFEST_SHA256_TAG: manifest.sha256}
+            )
+        ]
     return SensorResult(
-        run_requests=requests_for(plan, key, manifest.sha256),
+        run_requests=requests,
         dynamic_partitions_requests=[
             *(
                 [DeleteDynamicPartitionsRequest(EXTRACTS_PARTITION, plan.delete_partitions)]
