@@ -51,7 +51,9 @@ def test_a_good_file_is_read_with_its_lines(tmp_path: Path) -> None:
     rows = [(r.council, r.period, r.residents, r.line) for r in manifest.council_context.rows]
     assert rows == [("Brent", "2022/23", 339800, 2), ("Brent", "2019/20", 329800, 3)]
     # Columns in any order, blank lines and spaces around cells, a byte-order mark: same rows.
-    reordered = "\ufeffresidents, council ,period\n\n 339800 ,Brent, 2022/23\n329800,Brent,2019/20\n"
+    reordered = (
+        "\ufeffresidents, council ,period\n\n 339800 ,Brent, 2022/23\n329800,Brent,2019/20\n"
+    )
     (landing / "context.csv").write_text(reordered, encoding="utf-8")
     again = read_manifest(landing).council_context
     assert again is not None
