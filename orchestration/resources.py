@@ -11,7 +11,7 @@ from dagster import ConfigurableResource, InitResourceContext, get_dagster_logge
 from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
-from complaints.config import ComplaintsConfig
+from complaints.config import DEFAULT_KEEP_RUNS, ComplaintsConfig
 from complaints.dbt_paths import dbt_launcher, dbt_project_dir
 from ingest.manifest import MAX_EXTRACT_BYTES, Manifest, read_manifest
 from orchestration.lib.recovery import process_tags, recover_dead_runs
@@ -27,6 +27,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
     waivers_file: str | None = None
     max_extract_bytes: int | None = None
     cache_dir: str | None = None
+    keep_runs: int | None = None
     # The run's one reading of the landing folder's manifest: the steps of a run share this
     # resource object (in-process executor), so they share the reading too.
     _manifest: Manifest | None = PrivateAttr(default=None)
@@ -40,6 +41,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             waivers_file=str(config.waivers_file) if config.waivers_file else None,
             max_extract_bytes=config.max_extract_bytes,
             cache_dir=str(config.cache_dir),
+            keep_runs=config.keep_runs,
         )
 
     @property
@@ -50,6 +52,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             dagster_home=Path(self.dagster_home or ComplaintsConfig.resolve().dagster_home),
             waivers_file=Path(self.waivers_file) if self.waivers_file else None,
             max_extract_bytes=self.max_extract_bytes or MAX_EXTRACT_BYTES,
+            keep_runs=DEFAULT_KEEP_RUNS if self.keep_runs is None else self.keep_runs,
         )
         return replace(config, cache_dir=Path(self.cache_dir)) if self.cache_dir else config
 

@@ -46,6 +46,7 @@ from ingest.manifest import ManifestEntry, context_fingerprint, read_manifest
 from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
 from orchestration.defs.jobs import rebuild_job, refresh_job
 from orchestration.lib.dagster_compat import partition_range_tags
+from orchestration.lib.retention import prune_runs
 from orchestration.resources import WarehouseResource
 
 REMOVED_TAG = "complaints/removed_extracts"
@@ -166,6 +167,10 @@ def landing_folder_sensor(
     busy = runs_in_flight(context.instance)
     if busy:
         return SkipReason(f"run(s) {', '.join(busy)} in flight: changes wait for the next tick")
+    # Runs the daemon launched are pruned here, between runs (orchestration/lib/retention.py).
+    pruned = prune_runs(context.instance, warehouse.config.keep_runs)
+    if pruned.deleted:
+        context.log.info(pruned.line())
     try:
         held = read_loaded_state(warehouse.config.warehouse_dir, warehouse.build_db)
     except duckdb.IOException as exc:
