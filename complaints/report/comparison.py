@@ -52,7 +52,7 @@ def comparison_section(
     ).fetchall()
     notes: list[str] = []
     labels = [f"{r[0]} {r[1]}" for r in rows]
-    charted = _charted(labels, "council-periods (most complaints per resident first)", notes)
+    charted = _charted(labels, "council-periods, most complaints per resident first,", notes)
     frame = pd.DataFrame(
         [
             (label, r[7], r[8], r[2], r[3], r[6])
