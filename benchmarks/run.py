@@ -1155,10 +1155,6 @@ def memory_main(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 # --------------------------------------------------------------------------- the national point
 
 NATIONAL_EXTRACTS = 8_000
@@ -1315,3 +1311,7 @@ def render_national(f: dict[str, Any], started: str) -> str:
         verdict = "" if ok is None else _verdict(bool(ok))
         lines.append(f"| {name} | {figure} | {target} | {verdict} |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
