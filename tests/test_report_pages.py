@@ -8,7 +8,6 @@ open in a real browser (Debian's headless Chromium)."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -103,22 +102,22 @@ def test_pages_open_offline_and_quickly(paged: dict[str, Any], browser: Any) -> 
 
 
 def test_a_new_report_replaces_the_pages_and_keeps_the_previous_folder(
-    paged: dict[str, Any], tmp_path: Path
+    published_warehouse,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
 ) -> None:
+    _, warehouse, _ = published_warehouse
     folder = tmp_path / "w"
-    shutil.copytree(paged["folder"], folder)
-    old = paged["result"].publication_id
-    with duckdb.connect(str(folder / "marts.duckdb")) as con:
-        con.execute("update publication set publication_id = 'second'")
-        con.execute("update publication_extracts set publication_id = 'second'")
-    second = build_report(folder / "marts.duckdb", folder / "report.html")
-    assert {p.name for p in (folder / PAGES_DIR).iterdir()} == {old, "second"}
-    assert all(p.is_file() for p in second.pages)
-    with duckdb.connect(str(folder / "marts.duckdb")) as con:
-        con.execute("update publication set publication_id = 'third'")
-        con.execute("update publication_extracts set publication_id = 'third'")
-    build_report(folder / "marts.duckdb", folder / "report.html")
+    folder.mkdir()
+    many_councils(warehouse / "marts.duckdb", folder / "marts.duckdb", PAGES_ABOVE + 1)
+    first = build_report(folder / "marts.duckdb", folder / "report.html")
+    for publication_id in ("second", "third"):
+        with duckdb.connect(str(folder / "marts.duckdb")) as con:
+            con.execute("update publication set publication_id = ?", [publication_id])
+        latest = build_report(folder / "marts.duckdb", folder / "report.html")
+        assert all(p.is_file() for p in latest.pages)
+    # The folder of the report before the current one stays; older ones go.
     assert {p.name for p in (folder / PAGES_DIR).iterdir()} == {"second", "third"}
+    assert first.publication_id not in {"second", "third"}
 
 
 def test_few_councils_keep_the_single_page(published_warehouse, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
