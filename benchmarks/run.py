@@ -266,6 +266,8 @@ def _step_group(step_key: str) -> str:
         return "gate (GX)"
     if step_key == "published_marts":
         return "publish"
+    if step_key == "analysts_report":
+        return "report"
     return "registry + waivers"
 
 
@@ -1042,11 +1044,22 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the --json of an earlier --ablate run: its rounds come first in the table",
     )
+    ap.add_argument(
+        "--national",
+        type=int,
+        nargs="?",
+        const=NATIONAL_EXTRACTS,
+        default=None,
+        help=f"only the national point: N extracts (default {NATIONAL_EXTRACTS}, 400 councils x "
+        "10 years x 2 layouts): full run, peak memory, report size, Dagster home growth per run",
+    )
     args = ap.parse_args(argv)
     if args.memory:
         return memory_main(args)
     if args.ablate is not None:
         return ablate_main(args)
+    if args.national:
+        return national_main(args)
     sizes = sorted({int(s) for s in (QUICK_SIZES if args.quick else args.sizes).split(",")})
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="complaints-bench-"))
@@ -1228,6 +1241,173 @@ def memory_main(args: argparse.Namespace) -> int:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+# --------------------------------------------------------------------------- the national point
+
+NATIONAL_EXTRACTS = 8_000
+NATIONAL_YEARS = 10
+NATIONAL_BEGIN = "<!-- national:begin (written by benchmarks/run.py --national) -->"
+NATIONAL_END = "<!-- national:end -->"
+NATIONAL_TARGETS = {
+    "full_run_s": 300.0,
+    "peak_tree_rss_mb": 2048.0,
+    "report_page_bytes": 1_000_000,
+    "home_growth_share": 0.01,
+}
+"""Targets beside the figures: a full run within five minutes and 2 GiB on this 2-core machine,
+every report page (the overview and each council's) under 1 MB, and, once the Dagster home holds
+`keep_runs` runs, a run adding at most 1 % to it."""
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _add_context(landing: Path) -> int:
+    """A council context file with residents for every Appendix 1 council-period."""
+    doc = yaml.safe_load((landing / "manifest.yml").read_text(encoding="utf-8"))
+    pairs = sorted(
+        {(e["council"], e["period"]) for e in doc["extracts"] if e["kind"] == "outcome_matrix"}
+    )
+    lines = ["council,period,residents"]
+    lines += [f"{c},{p},{100_000 + 997 * n}" for n, (c, p) in enumerate(pairs)]
+    (landing / "residents.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    doc = {"council_context": "residents.csv", **doc}
+    (landing / "manifest.yml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return len(pairs)
+
+
+def national_main(args: argparse.Namespace) -> int:
+    """Three `complaints run`s of the same national landing on one warehouse and Dagster home (the
+    second and third with COMPLAINTS_KEEP_RUNS=1, so the third run's growth of the home is what a
+    run adds once the kept runs are reached), then the current report's sizes."""
+    n = int(args.national)
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="complaints-national-"))
+    landing, wh, home = work / "landing", work / "warehouse", work / "dagster_home"
+    print(f"work folder: {work}", flush=True)
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    try:
+        print(f"[national] generating {n} extracts ...", flush=True)
+        with metered() as gen:
+            generate(landing, n, args.seed, years=NATIONAL_YEARS)
+            context_rows = _add_context(landing)
+        manifest_bytes = (landing / "manifest.yml").stat().st_size
+        print(f"[national]   {gen.wall_s:.0f} s, manifest {manifest_bytes:,} bytes", flush=True)
+        runs, homes = [], []
+        # Keeping one run: the second run's deletes free the first run's pages of the event
+        # index (SQLite reuses them, never shrinks the file); the third run shows the growth
+        # per run once the kept runs are reached.
+        keep_one = {"COMPLAINTS_KEEP_RUNS": "1"}
+        for i, extra in enumerate([{}, keep_one, keep_one]):
+            print(f"[national] complaints run {i + 1}/3 ...", flush=True)
+            runs.append(complaints_run(landing, wh, home, work / f"run_{i}.log", extra_env=extra))
+            homes.append(_folder_bytes(home))
+            print(
+                f"[national]   {runs[-1].wall_s:.0f} s, exit {runs[-1].returncode}, peak "
+                f"{runs[-1].peak_tree_rss_mb:,.0f} MB, Dagster home {homes[-1]:,} bytes",
+                flush=True,
+            )
+        report = wh / "report.html"
+        current = re.search(r'name="report-pages" content="([^"]+)"', report.read_text("utf-8"))
+        folder = current.group(1) if current else "-"
+        pages = sorted((wh / "report_pages" / folder).glob("*.html"))
+        sizes = [p.stat().st_size for p in pages]
+        figures = {
+            "extracts": n,
+            "manifest_bytes": manifest_bytes,
+            "context_rows": context_rows,
+            "full_run_s": runs[0].wall_s,
+            "full_run_cpu_s": runs[0].cpu_s,
+            "foreign_cores": runs[0].foreign_cores,
+            "exit": runs[0].returncode,
+            "steps_s": runs[0].steps,
+            "peak_tree_rss_mb": runs[0].peak_tree_rss_mb,
+            "second_run_s": runs[1].wall_s,
+            "third_run_s": runs[2].wall_s,
+            "home_after_first": homes[0],
+            "home_after_second": homes[1],
+            "home_after_third": homes[2],
+            "home_growth": homes[2] - homes[1],
+            "overview_bytes": report.stat().st_size if report.exists() else 0,
+            "pages": len(pages),
+            "largest_page_bytes": max(sizes, default=0),
+            "pages_bytes": sum(sizes),
+        }
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    body = render_national(figures, started)
+    print(body)
+    text = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Benchmarks\n"
+    block = f"{NATIONAL_BEGIN}\n{body}\n{NATIONAL_END}"
+    if NATIONAL_BEGIN in text and NATIONAL_END in text:
+        head, rest = text.split(NATIONAL_BEGIN, 1)
+        text = head + block + rest.split(NATIONAL_END, 1)[1]
+    else:
+        text += "\n" + block + "\n"
+    args.out.write_text(text, encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0 if figures["exit"] == 0 else 1
+
+
+def render_national(f: dict[str, Any], started: str) -> str:
+    t = NATIONAL_TARGETS
+    growth_share = f["home_growth"] / f["home_after_second"] if f["home_after_second"] else 0.0
+    largest = max(f["overview_bytes"], f["largest_page_bytes"])
+    steps = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(f["steps_s"].items()))
+    rows = [
+        (
+            "Full run (`complaints run`, fresh warehouse)",
+            f"{f['full_run_s']:.0f} s "
+            f"(CPU {f['full_run_cpu_s']:.0f} s; other processes {f['foreign_cores']:.1f} cores)",
+            f"≤ {t['full_run_s']:.0f} s",
+            f["full_run_s"] <= t["full_run_s"],
+        ),
+        (
+            "Peak memory (process tree)",
+            f"{f['peak_tree_rss_mb']:,.0f} MB",
+            f"≤ {t['peak_tree_rss_mb']:,.0f} MB",
+            f["peak_tree_rss_mb"] <= t["peak_tree_rss_mb"],
+        ),
+        (
+            "Report: overview",
+            f"{f['overview_bytes']:,} bytes",
+            f"< {t['report_page_bytes']:,}",
+            f["overview_bytes"] < t["report_page_bytes"],
+        ),
+        (
+            "Report: council pages",
+            f"{f['pages']} pages, largest {f['largest_page_bytes']:,} "
+            f"bytes, {f['pages_bytes']:,} in all",
+            f"each < {t['report_page_bytes']:,}",
+            largest < t["report_page_bytes"],
+        ),
+        ("Dagster home after the first run", f"{f['home_after_first']:,} bytes", "", None),
+        (
+            "Dagster home growth, third run (keep_runs 1)",
+            f"{f['home_growth']:+,} bytes ({growth_share:+.1%})",
+            f"≤ {t['home_growth_share']:.0%}",
+            growth_share <= t["home_growth_share"],
+        ),
+    ]
+    lines = [
+        f"### National scale: {f['extracts']:,} extracts ({started} UTC)",
+        "",
+        f"Generated landing: {f['extracts']:,} extracts ({f['extracts'] // (2 * NATIONAL_YEARS)} "
+        f"councils x {NATIONAL_YEARS} years x 2 layouts), manifest {f['manifest_bytes']:,} bytes, "
+        f"council context of {f['context_rows']:,} rows. Steps of the first run: {steps}. "
+        f"Second and third runs: {f['second_run_s']:.0f} s, {f['third_run_s']:.0f} s; Dagster "
+        f"home after the second {f['home_after_second']:,} bytes.",
+        "",
+        "| measure | figure | target | |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, figure, target, ok in rows:
+        verdict = "" if ok is None else _verdict(bool(ok))
+        lines.append(f"| {name} | {figure} | {target} | {verdict} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,10 @@ ALERT_TO_ENV = "COMPLAINTS_ALERT_TO"
 ALERT_USER_ENV = "COMPLAINTS_ALERT_SMTP_USER"
 ALERT_PASSWORD_ENV = "COMPLAINTS_ALERT_SMTP_PASSWORD"
 ALERT_STARTTLS_ENV = "COMPLAINTS_ALERT_STARTTLS"
+KEEP_RUNS_ENV = "COMPLAINTS_KEEP_RUNS"
+TICK_RETENTION_ENV = "COMPLAINTS_TICK_RETENTION_DAYS"
+DEFAULT_KEEP_RUNS = 5
+DEFAULT_TICK_RETENTION_DAYS = 30
 TARGETS = ("duckdb", "postgres")
 
 # Defaults, relative to the current folder (a checkout's root under `make run` / `make dev`).
@@ -138,6 +142,15 @@ def _pick(
     return _absolute(explicit or environ.get(name) or default)
 
 
+def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ValueError(f"{name} must be a whole number (0 or more), not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class ComplaintsConfig:
     """The folders one deployment of the warehouse uses (all absolute)."""
@@ -155,6 +168,13 @@ class ComplaintsConfig:
     postgres_dsn: str | None = field(default=None, repr=False)
     """libpq URL of the server for `target == "postgres"` (kept out of repr: it may hold a
     password)."""
+    keep_runs: int = DEFAULT_KEEP_RUNS
+    """Runs the Dagster home keeps (the newest; 0 keeps every run): older ones are deleted with
+    their event logs, except those holding an asset's latest materialization or a check's latest
+    result (orchestration/lib/retention.py). `COMPLAINTS_KEEP_RUNS`."""
+    tick_retention_days: int = DEFAULT_TICK_RETENTION_DAYS
+    """Days the Dagster daemon keeps schedule and sensor ticks (dagster.yaml `retention:`).
+    `COMPLAINTS_TICK_RETENTION_DAYS`."""
     cache_dir: Path = field(default_factory=lambda: _user_cache_dir(os.environ))
     """Derived data any warehouse on this machine may reuse (the column lineage of the dbt
     models): `COMPLAINTS_CACHE_DIR`, else `$XDG_CACHE_HOME/complaints-warehouse`, else
@@ -194,6 +214,8 @@ class ComplaintsConfig:
             raise ValueError(
                 f"{SENSOR_INTERVAL_ENV} must be a positive number of seconds, not {interval_raw!r}"
             )
+        keep_runs = _whole_number(env, KEEP_RUNS_ENV, DEFAULT_KEEP_RUNS)
+        tick_days = _whole_number(env, TICK_RETENTION_ENV, DEFAULT_TICK_RETENTION_DAYS)
         chosen = target or env.get(TARGET_ENV) or "duckdb"
         if chosen not in TARGETS:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {chosen!r}")
@@ -212,6 +234,8 @@ class ComplaintsConfig:
             automation=_switch(env, AUTOMATION_ENV),
             alerts=AlertSettings.from_environ(env),
             freshness_hours=_freshness_hours(env),
+            keep_runs=keep_runs,
+            tick_retention_days=tick_days,
         )
 
     @property

@@ -54,7 +54,14 @@ from complaints.publication import (
     publish_snapshot,
 )
 from complaints.raw_store import WAIVER_COLUMNS, raw_batches
-from ingest.raw_tables import RAW_TABLES, ExtractMeta
+from ingest.manifest import CouncilContext
+from ingest.raw_tables import (
+    COUNCIL_CONTEXT_TABLE,
+    RAW_TABLES,
+    SIDE_TABLES,
+    ExtractMeta,
+    council_context_rows,
+)
 from ingest.records import ParsedExtract
 
 MARTS = "marts"
@@ -168,6 +175,7 @@ class PostgresRawStore:
             *RAW_TABLES.items(),
             ("waivers", WAIVER_COLUMNS),
             (FINGERPRINTS, [("extract_id", "VARCHAR"), ("fingerprint", "VARCHAR")]),
+            *SIDE_TABLES.items(),
         ]
         for table, columns in tables:
             cols = sql.SQL(", ").join(
@@ -226,6 +234,18 @@ class PostgresRawStore:
         with self.con.transaction(), self.con.cursor() as cur:
             cur.execute(sql.SQL("delete from {}.waivers").format(sql.Identifier(RAW)))
             self._copy(cur, "waivers", [n for n, _ in WAIVER_COLUMNS], rows)
+
+    def replace_council_context(self, context: CouncilContext | None) -> int:
+        rows = council_context_rows(context)
+        names = [n for n, _ in SIDE_TABLES[COUNCIL_CONTEXT_TABLE]]
+        with self.con.transaction(), self.con.cursor() as cur:
+            cur.execute(
+                sql.SQL("delete from {}.{}").format(
+                    sql.Identifier(RAW), sql.Identifier(COUNCIL_CONTEXT_TABLE)
+                )
+            )
+            self._copy(cur, COUNCIL_CONTEXT_TABLE, names, rows)
+        return len(rows)
 
     def fingerprints(self) -> dict[str, str]:
         return loaded_fingerprints(self.con)

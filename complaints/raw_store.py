@@ -15,7 +15,15 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
-from ingest.raw_tables import RAW_TABLES, ExtractMeta, raw_rows
+from ingest.manifest import CouncilContext, context_fingerprint
+from ingest.raw_tables import (
+    COUNCIL_CONTEXT_TABLE,
+    RAW_TABLES,
+    SIDE_TABLES,
+    ExtractMeta,
+    council_context_rows,
+    raw_rows,
+)
 from ingest.records import ParsedExtract
 
 WAIVER_COLUMNS: list[tuple[str, str]] = [
@@ -37,11 +45,18 @@ FINGERPRINTS_TABLE = "raw.extract_fingerprints"
 # A copy of that table next to the build database, rewritten after every commit, so the landing
 # sensor can read it without opening the database (which would lock a run out of it).
 LOADED_STATE_NAME = "loaded_extracts.json"
+# The fingerprint of the council context raw.council_context was last loaded from, beside it for
+# the same reason (ingest.manifest.context_fingerprint).
+LOADED_CONTEXT_NAME = "loaded_council_context.json"
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
-    for table, columns in [*RAW_TABLES.items(), ("waivers", WAIVER_COLUMNS)]:
+    for table, columns in [
+        *RAW_TABLES.items(),
+        ("waivers", WAIVER_COLUMNS),
+        *SIDE_TABLES.items(),
+    ]:
         cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
         con.execute(f"create table if not exists raw.{table} ({cols})")
     # A raw store written before a record type gained a field lacks its column: add it (NULL in
@@ -131,6 +146,44 @@ def replace_waivers(con: duckdb.DuckDBPyConnection, rows: list[tuple[object, ...
         raise
 
 
+def replace_council_context(con: duckdb.DuckDBPyConnection, context: CouncilContext | None) -> int:
+    """Replace raw.council_context whole with the manifest's context file (emptied without one).
+    Returns the rows written; the caller records what it was loaded from (write_context_state)."""
+    rows = council_context_rows(context)
+    columns = SIDE_TABLES[COUNCIL_CONTEXT_TABLE]
+    ensure_raw_schema(con)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from raw.{COUNCIL_CONTEXT_TABLE}")
+        if rows:
+            frame = pd.DataFrame.from_records(rows, columns=[n for n, _ in columns])
+            con.register("_context", frame)
+            con.execute(f"insert into raw.{COUNCIL_CONTEXT_TABLE} select * from _context")
+            con.unregister("_context")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return len(rows)
+
+
+def write_context_state(warehouse_dir: Path, fingerprint: str) -> None:
+    path = Path(warehouse_dir) / LOADED_CONTEXT_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"fingerprint": fingerprint}), "utf-8")
+    os.replace(tmp, path)
+
+
+def read_context_state(warehouse_dir: Path) -> str:
+    """The fingerprint raw.council_context was loaded from; a warehouse that never loaded one
+    holds no context, which is what a manifest without a context file asks for."""
+    path = Path(warehouse_dir) / LOADED_CONTEXT_NAME
+    if not path.is_file():
+        return context_fingerprint(None)
+    return str(json.loads(path.read_text("utf-8"))["fingerprint"])
+
+
 def remove_extracts(con: duckdb.DuckDBPyConnection, extract_ids: list[str]) -> None:
     ensure_raw_schema(con)
     con.execute("begin transaction")
@@ -214,6 +267,10 @@ class RawStore(Protocol):
 
     def replace_waivers(self, rows: list[tuple[object, ...]]) -> None: ...
 
+    def replace_council_context(self, context: CouncilContext | None) -> int:
+        """raw.council_context replaced whole (emptied without a context file); its rows."""
+        ...
+
     def fingerprints(self) -> dict[str, str]:
         """Extract id -> the fingerprint it was loaded from (what the landing sensor compares)."""
         ...
@@ -243,6 +300,9 @@ class DuckDBRawStore:
 
     def replace_waivers(self, rows: list[tuple[object, ...]]) -> None:
         replace_waivers(self.con, rows)
+
+    def replace_council_context(self, context: CouncilContext | None) -> int:
+        return replace_council_context(self.con, context)
 
     def fingerprints(self) -> dict[str, str]:
         return loaded_fingerprints(self.con)

@@ -481,6 +481,90 @@ SERVICE_ROOT_CAUSES_DERIVED = (
 )
 
 
+def _per_resident_matches(rate: str, count: str) -> str:
+    """True where the rate equals count * 10000 / residents (within tolerance), and is NULL
+    exactly when residents is missing (no context row) or 0."""
+    return (
+        f"case when residents is null or residents = 0 then {rate} is null "
+        f"else {rate} is not null and coalesce(abs(cast({rate} as double precision) "
+        f"- cast({count} as double precision) * 10000 / cast(residents as double precision)) "
+        f"<= {RATE_TOLERANCE!r}, false) end"
+    )
+
+
+PER_RESIDENT_RATES = {
+    "complaints_per_10k_residents": "complaints",
+    "fault_found_per_10k_residents": "fault_found",
+}
+
+
+def _build_council_comparison(ctx: GateContext) -> list[Any]:
+    # start-up: GX takes seconds to import; it loads when a suite is built, not with the module.
+    import great_expectations as gx
+
+    gxe = gx.expectations
+    out = [
+        *_rate_expectations(gx, ["fault_found_rate"]),
+        _named(_unique_together(["council", "period"]), "grain council x period is unique"),
+        _named(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="decided", column_B="fault_found", or_equal=True
+            ),
+            "fault found never above decided",
+        ),
+        _named(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="complaints", column_B="decided", or_equal=True
+            ),
+            "decided never above complaints",
+        ),
+        _named(
+            gxe.ExpectColumnValuesToBeBetween(column="residents", min_value=1),
+            "residents is positive where given",
+        ),
+    ]
+    for column in ("council", "period", "complaints", "decided", "fault_found"):
+        out.append(
+            _named(gxe.ExpectColumnValuesToNotBeNull(column=column), f"{column} is not null")
+        )
+    for column in ("complaints", "decided", "fault_found"):
+        out.append(
+            _named(
+                _integer_column(ctx, "mart_council_comparison", column), f"{column} is an integer"
+            )
+        )
+        out.append(
+            _named(
+                gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0),
+                f"{column} is non-negative",
+            )
+        )
+    for rate, count in PER_RESIDENT_RATES.items():
+        out.append(
+            _named(
+                gxe.ExpectColumnValuesToBeBetween(column=rate, min_value=0),
+                f"{rate} is non-negative",
+            )
+        )
+        out.append(
+            _named(
+                gxe.ExpectColumnValuesToBeInSet(column=f"_{rate}_ok", value_set=[True]),
+                f"{rate} equals {count} * 10000 / residents (within 1e-9), NULL exactly "
+                "without residents",
+            )
+        )
+    return out
+
+
+COUNCIL_COMPARISON_DERIVED = (
+    ("_fault_found_rate_ok", _rate_matches("fault_found_rate", "fault_found", "decided")),
+    *(
+        (f"_{rate}_ok", _per_resident_matches(rate, count))
+        for rate, count in PER_RESIDENT_RATES.items()
+    ),
+)
+
+
 SUITES: dict[str, Suite] = {
     suite.name: suite
     for suite in [
@@ -557,6 +641,17 @@ SUITES: dict[str, Suite] = {
             row_columns=("extract_id", "source_line", "department", "service_area", "cause_label"),
             build=_build_service_root_causes,
             derived=SERVICE_ROOT_CAUSES_DERIVED,
+        ),
+        Suite(
+            name="mart_council_comparison",
+            table="mart_council_comparison",
+            description=(
+                "Councils compared: fault-found rate and both per-10,000-residents rates equal to "
+                "their formulas, NULL exactly where their denominator is missing or 0."
+            ),
+            row_columns=("council", "period", "complaints", "fault_found", "residents"),
+            build=_build_council_comparison,
+            derived=COUNCIL_COMPARISON_DERIVED,
         ),
     ]
 }

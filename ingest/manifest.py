@@ -11,6 +11,7 @@ text), text stripped and on one line where the format says so.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import re
@@ -27,6 +28,21 @@ from ingest.records import KINDS
 
 MANIFEST_NAME: Final = "manifest.yml"
 MAX_MANIFEST_BYTES: Final = 1 << 20
+"""The bytes any manifest may hold whatever its length: a small landing's manifest is read in full
+up to here, as before entries were counted."""
+MANIFEST_BYTES_PER_ENTRY: Final = 2 << 10
+"""Each entry of 'extracts' read so far allows this many more bytes (an honest entry, departments
+included, is a few hundred): the limit grows with the landing, and a hostile document cannot grow
+far past the entries it really lists. Checked while the document is read, at every YAML event."""
+MAX_MANIFEST_ENTRIES: Final = 20_000
+"""More entries than a national landing (every council, both layouts, a decade) would list."""
+MAX_MANIFEST_READ: Final = MAX_MANIFEST_BYTES + MAX_MANIFEST_ENTRIES * MANIFEST_BYTES_PER_ENTRY
+"""The most bytes ever read from a manifest: one past it is refused before any YAML is parsed."""
+CONTEXT_COLUMNS: Final = ("council", "period", "residents")
+MAX_CONTEXT_BYTES: Final = 64 << 10
+CONTEXT_BYTES_PER_ENTRY: Final = 256
+"""A context file holds at most one row per council and period of the manifest's entries: its
+limit grows with the entries as the manifest's does."""
 MAX_DEPTH: Final = 6
 MAX_TEXT: Final = 1000
 MAX_EXTRACT_BYTES: Final = 64 << 20
@@ -35,8 +51,12 @@ appendix, and parsing it would hold it (and its rows) in memory. Configurable
 (ComplaintsConfig.max_extract_bytes, COMPLAINTS_MAX_EXTRACT_BYTES)."""
 _REQUIRED: Final = ("path", "council", "period", "kind")
 _OPTIONAL: Final = ("id", "source_url", "notes", "departments", "department_map")
+_TOP_LEVEL: Final = ("extracts", "council_context")
 _PERIOD: Final = re.compile(r"(\d{4})/(\d{2})")
 _ID: Final = re.compile(r"[a-z0-9][a-z0-9_]*")
+# libyaml's parser when PyYAML was built with it (the same events and nodes, several times faster
+# on a national manifest), else PyYAML's own.
+_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Files in the landing folder that are not extracts.
 _IGNORED: Final = {MANIFEST_NAME, "README.md", ".gitkeep"}
 
@@ -109,12 +129,46 @@ def default_id(path: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextRow:
+    """One row of the council context file: a council's residents in one period."""
+
+    council: str
+    period: str
+    residents: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CouncilContext:
+    """The context file the manifest names (`council_context:`): residents per council and
+    period, the denominators of the per-resident rates (the appendices do not state them)."""
+
+    path: str
+    """Relative to the landing folder, as the manifest writes it."""
+    rows: tuple[ContextRow, ...]
+
+    def fingerprint(self) -> str:
+        return context_fingerprint(self)
+
+
+def context_fingerprint(context: CouncilContext | None) -> str:
+    """What the raw context table holds when loaded from `context` (None: no context file, an
+    empty table): the sensor compares it with the fingerprint the load recorded. Line numbers
+    and the file's name are left out: moving a row or renaming the file changes no figure."""
+    rows = sorted((r.council, r.period, r.residents) for r in context.rows) if context else []
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
-    """One parse of a landing folder's manifest: its entries and the SHA-256 of the manifest's
-    bytes (a run records it at its start, so its steps can tell an edit made while it ran)."""
+    """One parse of a landing folder's manifest: its entries, its council context (when it names
+    one) and a SHA-256 of what was read: the manifest's bytes, and the context file's after them
+    when there is one (a run records it at its start, so its steps can tell an edit made while
+    it ran)."""
 
     entries: tuple[ManifestEntry, ...]
     sha256: str
+    council_context: CouncilContext | None = None
 
 
 # One parse per landing folder and state of that folder: every step of an in-process run (and
@@ -153,13 +207,16 @@ def _read_manifest(landing: Path) -> Manifest:
         )
     with manifest_path.open("rb") as f:
         # One byte past the limit is enough for _read_document to refuse the file.
-        data = f.read(MAX_MANIFEST_BYTES + 1)
+        data = f.read(MAX_MANIFEST_READ + 1)
     digest = hashlib.sha256(data).hexdigest()
     key = (digest, _folder_state(landing))
     cached = _CACHE.get(landing)
     if cached is not None and cached[0] == key:
         return cached[1]
-    manifest = Manifest(tuple(_parse(landing, data)), digest)
+    entries, context, context_bytes = _parse(landing, data)
+    if context_bytes is not None:
+        digest = hashlib.sha256(data + b"\0" + context_bytes).hexdigest()
+    manifest = Manifest(tuple(entries), digest, context)
     _CACHE[landing] = (key, manifest)
     global _parses
     _parses += 1
@@ -193,9 +250,12 @@ def _folder_state(landing: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(state)
 
 
-def _parse(landing: Path, data: bytes) -> list[ManifestEntry]:
+def _parse(
+    landing: Path, data: bytes
+) -> tuple[list[ManifestEntry], CouncilContext | None, bytes | None]:
+    """The entries, the council context and the context file's bytes (None without one)."""
     src = str(landing / MANIFEST_NAME)
-    items = _read_document(data, src)
+    items, context_node = _read_document(data, src)
     entries: list[ManifestEntry] = []
     seen_paths: dict[Path, int] = {}
     seen_ids: dict[str, int] = {}
@@ -220,32 +280,55 @@ def _parse(landing: Path, data: bytes) -> list[ManifestEntry]:
         seen_ids[entry.extract_id] = n
         maps.update(_mapping_file(node, landing) or ())
         entries.append(entry)
+    context, context_bytes = None, None
+    if context_node is not None:
+        context, context_bytes, context_path = _council_context(context_node, landing, src, entries)
+        maps.add(context_path)
     _require_listed(landing, set(seen_paths) | maps, src)
-    return entries
+    return entries, context, context_bytes
 
 
 # --- strict YAML ------------------------------------------------------------------------------
 
 
-def _read_document(data: bytes, src: str) -> list[yaml.MappingNode]:
-    """The manifest's entries as YAML nodes (which keep their line numbers)."""
-    if len(data) > MAX_MANIFEST_BYTES:
+def _read_document(data: bytes, src: str) -> tuple[list[yaml.MappingNode], yaml.Node | None]:
+    """The manifest's entries as YAML nodes (which keep their line numbers), and the node of its
+    `council_context` key when it has one."""
+    if len(data) > MAX_MANIFEST_READ:
         raise ManifestError(
-            src, None, f"the manifest is {len(data)} bytes; at most {MAX_MANIFEST_BYTES} are read"
+            src,
+            None,
+            f"the manifest is more than {MAX_MANIFEST_READ} bytes, the most read from any "
+            f"manifest ({MAX_MANIFEST_ENTRIES} entries of {MANIFEST_BYTES_PER_ENTRY} bytes)",
         )
     try:
         text = data.decode("utf-8-sig")
         _check_plain(text, src)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except UnicodeDecodeError:
         raise ManifestError(src, None, "not UTF-8 text") from None
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):
+            # libyaml's own bound, met while it reads ahead of the events _check_plain counts.
+            raise ManifestError(
+                src, _mark_line(exc), f"nested more than {MAX_DEPTH} levels deep: not a manifest"
+            ) from None
         raise ManifestError(src, _mark_line(exc), f"not valid YAML: {exc}") from None
-    if not isinstance(root, yaml.MappingNode) or [_key(k) for k, _ in root.value] != ["extracts"]:
+    keys = [_key(k) for k, _ in root.value] if isinstance(root, yaml.MappingNode) else []
+    if (
+        not isinstance(root, yaml.MappingNode)
+        or "extracts" not in keys
+        or len(set(keys)) != len(keys)
+        or not set(keys) <= set(_TOP_LEVEL)
+    ):
         raise ManifestError(
-            src, None, "expected exactly one top-level key 'extracts' holding a list"
+            src,
+            None,
+            "expected the top-level key 'extracts' holding a list, and optionally "
+            "'council_context' naming a CSV file, each once and nothing else",
         )
-    items = root.value[0][1]
+    top = {_key(k): v for k, v in root.value}
+    items = top["extracts"]
     if not isinstance(items, yaml.SequenceNode):
         raise ManifestError(src, _line(items), "'extracts' must be a list of entries")
     if not items.value:
@@ -258,14 +341,32 @@ def _read_document(data: bytes, src: str) -> list[yaml.MappingNode]:
     for node in items.value:
         if not isinstance(node, yaml.MappingNode):
             raise ManifestError(src, _line(node), "each entry of 'extracts' must be a mapping")
-    return list(items.value)
+    return list(items.value), top.get("council_context")
 
 
 def _check_plain(text: str, src: str) -> None:
-    """Refuse anchors, aliases, explicit tags and deep nesting before anything is built."""
+    """Refuse anchors, aliases, explicit tags, deep nesting and a document larger than its
+    entries allow (MANIFEST_BYTES_PER_ENTRY) before anything is built."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    entries = 0
+    for event in yaml.parse(text, Loader=_LOADER):
         line = event.start_mark.line + 1 if event.start_mark else None
+        # The entries of 'extracts' are the mappings at depth 3 (document, list, entry).
+        if isinstance(event, yaml.MappingStartEvent) and depth == 2:
+            entries += 1
+        allowed = MAX_MANIFEST_BYTES + entries * MANIFEST_BYTES_PER_ENTRY
+        if event.end_mark is not None and event.end_mark.index > allowed:
+            raise ManifestError(
+                src,
+                line,
+                f"the manifest holds more than {allowed} characters by here, for {entries} "
+                f"entries: at most {MAX_MANIFEST_BYTES} plus {MANIFEST_BYTES_PER_ENTRY} per "
+                "entry are read (an entry is a few hundred); not a manifest",
+            )
+        if entries > MAX_MANIFEST_ENTRIES:
+            raise ManifestError(
+                src, line, f"more than {MAX_MANIFEST_ENTRIES} entries: not one landing's manifest"
+            )
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise ManifestError(src, line, "YAML anchors and aliases are not allowed here")
         tag = getattr(event, "tag", None)
@@ -460,3 +561,116 @@ def _require_listed(landing: Path, listed: set[Path], src: str) -> None:
         f"{first}{f' and {more:,} more' if more > 0 else ''}; list each in {MANIFEST_NAME} (one "
         "entry per extract) or move them out of the landing folder",
     )
+
+
+# --- the council context file -----------------------------------------------------------------
+
+
+def _council_context(
+    node: yaml.Node, landing: Path, src: str, entries: list[ManifestEntry]
+) -> tuple[CouncilContext, bytes, Path]:
+    """The context file the manifest names, every row checked against the manifest's entries;
+    its bytes (part of the run's fingerprint) and its path (a listed file of the landing)."""
+    rel = _text({"council_context": node}, "council_context", "council_context", src)
+    if not rel:
+        raise ManifestError(src, _line(node), "council_context: name a CSV file, or leave it out")
+    path = _inside(landing, rel, "council_context", src, _line(node))
+    limit = MAX_CONTEXT_BYTES + CONTEXT_BYTES_PER_ENTRY * len(entries)
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise ManifestError(
+            str(path), None, f"cannot read the council context file: {exc.strerror or exc}"
+        ) from None
+    if len(data) > limit:
+        raise ManifestError(
+            str(path),
+            None,
+            f"the council context file is larger than {limit} bytes ({MAX_CONTEXT_BYTES} plus "
+            f"{CONTEXT_BYTES_PER_ENTRY} per manifest entry): it holds one row per council and "
+            "period of the manifest's extracts",
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ManifestError(str(path), None, "the council context file is not UTF-8 text") from None
+    rows = parse_context_csv(text, str(path), entries)
+    return CouncilContext(Path(rel).as_posix(), tuple(rows)), data, path
+
+
+def parse_context_csv(text: str, src: str, entries: list[ManifestEntry]) -> list[ContextRow]:
+    """Rows `council,period,residents` (header first, columns in any order), each naming a
+    council and period of `entries`, residents a positive whole number, no pair twice. A bad row
+    is refused (ManifestError naming `src`, the line and the column), never skipped or fixed."""
+    periods: dict[str, set[str]] = {}
+    for e in entries:
+        periods.setdefault(e.council, set()).add(e.period)
+    lines = text.splitlines()
+    header_at = next((n for n, line in enumerate(lines, 1) if line.strip()), None)
+    if header_at is None:
+        raise ManifestError(
+            src, None, f"the council context file is empty: expected {','.join(CONTEXT_COLUMNS)}"
+        )
+    header = [h.strip().lower() for h in next(csv.reader([lines[header_at - 1]]))]
+    missing = [c for c in CONTEXT_COLUMNS if c not in header]
+    unknown = [h for h in header if h not in CONTEXT_COLUMNS]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if missing or unknown or twice:
+        problems = [
+            *([f"missing column(s) {', '.join(missing)}"] if missing else []),
+            *([f"unknown column(s) {', '.join(repr(u) for u in unknown)}"] if unknown else []),
+            *([f"column(s) {', '.join(twice)} given twice"] if twice else []),
+        ]
+        raise ManifestError(
+            src,
+            header_at,
+            f"header: {'; '.join(problems)} (expected the columns {', '.join(CONTEXT_COLUMNS)})",
+        )
+    at = {name: header.index(name) for name in CONTEXT_COLUMNS}
+    rows: list[ContextRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    for n, line in enumerate(lines[header_at:], start=header_at + 1):
+        if not line.strip():
+            continue
+        cells = next(csv.reader([line]))
+        if len(cells) != len(header):
+            raise ManifestError(
+                src,
+                n,
+                f"expected {len(header)} columns ({', '.join(header)}), found {len(cells)}",
+            )
+        council, period, residents = (cells[at[c]].strip() for c in CONTEXT_COLUMNS)
+        if council not in periods:
+            known = sorted(periods)
+            shown = ", ".join(known[:5]) + (f" and {len(known) - 5} more" if len(known) > 5 else "")
+            raise ManifestError(
+                src,
+                n,
+                f"column council: {council!r} is not a council of the manifest's extracts "
+                f"({shown}); write it exactly as the manifest does",
+            )
+        if period not in periods[council]:
+            raise ManifestError(
+                src,
+                n,
+                f"column period: {council} has no extract for period {period!r} in the manifest "
+                f"(its periods: {', '.join(sorted(periods[council]))})",
+            )
+        if not (residents.isascii() and residents.isdigit() and int(residents) > 0):
+            raise ManifestError(
+                src,
+                n,
+                f"column residents: {residents!r} is not a positive whole number (write the "
+                "number of residents in digits, without separators)",
+            )
+        if (council, period) in seen:
+            raise ManifestError(
+                src,
+                n,
+                f"columns council, period: {council} {period} is already given on line "
+                f"{seen[council, period]}; one row per council and period",
+            )
+        seen[council, period] = n
+        rows.append(ContextRow(council, period, int(residents), n))
+    return rows

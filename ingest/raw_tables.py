@@ -26,7 +26,7 @@ from ingest.records import (
 )
 
 if TYPE_CHECKING:
-    from ingest.manifest import ManifestEntry
+    from ingest.manifest import CouncilContext, ManifestEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,28 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
     "coverage": [("extract_id", "VARCHAR"), *_columns(Coverage)],
     "unverified_numbers": [("extract_id", "VARCHAR"), *_columns(StatedNumber)],
 }
+
+
+# Raw tables not keyed by extract, each replaced whole from its own file of the landing folder.
+COUNCIL_CONTEXT_TABLE = "council_context"
+SIDE_TABLES: dict[str, list[tuple[str, str]]] = {
+    # The manifest's `council_context` file (ingest/manifest.py): residents per council and
+    # period, with the line each row came from.
+    COUNCIL_CONTEXT_TABLE: [
+        ("council", "VARCHAR"),
+        ("period", "VARCHAR"),
+        ("residents", "BIGINT"),
+        ("source_path", "VARCHAR"),
+        ("source_line", "BIGINT"),
+    ],
+}
+
+
+def council_context_rows(context: CouncilContext | None) -> list[tuple[Any, ...]]:
+    """The rows of raw.council_context, in SIDE_TABLES column order (none without a file)."""
+    if context is None:
+        return []
+    return [(r.council, r.period, r.residents, context.path, r.line) for r in context.rows]
 
 
 def raw_rows(parsed: ParsedExtract, meta: ExtractMeta) -> dict[str, list[tuple[Any, ...]]]:

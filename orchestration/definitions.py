@@ -22,7 +22,12 @@ from complaints.config import ComplaintsConfig
 from complaints.dbt_paths import prepare_dbt
 from orchestration.defs.alerts import alert_sensors, freshness_policy
 from orchestration.defs.gate.checks import gate_checks
-from orchestration.defs.ingest.assets import extract_registry, raw_extracts, reviewed_waivers
+from orchestration.defs.ingest.assets import (
+    council_context,
+    extract_registry,
+    raw_extracts,
+    reviewed_waivers,
+)
 from orchestration.defs.ingest.sensors import landing_folder_sensor_for
 from orchestration.defs.jobs import rebuild_job, refresh_job
 from orchestration.defs.publish.assets import published_marts
@@ -49,7 +54,14 @@ def _catalogue(spec: AssetSpec) -> AssetSpec:
 
 
 def python_assets() -> Sequence[AssetsDefinition]:
-    assets = [raw_extracts, extract_registry, reviewed_waivers, published_marts, analysts_report]
+    assets = [
+        raw_extracts,
+        extract_registry,
+        reviewed_waivers,
+        council_context,
+        published_marts,
+        analysts_report,
+    ]
     referenced = with_source_code_references(map_asset_specs(_catalogue, assets))
     return [a for a in referenced if isinstance(a, AssetsDefinition)]
 

@@ -25,7 +25,7 @@ from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
 from complaints import postgres
-from complaints.config import POSTGRES_DSN_ENV, AlertSettings, ComplaintsConfig
+from complaints.config import DEFAULT_KEEP_RUNS, POSTGRES_DSN_ENV, AlertSettings, ComplaintsConfig
 from complaints.dbt_paths import dbt_launcher, dbt_project_dir
 from complaints.raw_store import DuckDBRawStore, RawStore, read_loaded_state, write_state_file
 from expectations.postgres import postgres_target
@@ -47,6 +47,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
     max_extract_bytes: int | None = None
     cache_dir: str | None = None
     target: str = "duckdb"
+    keep_runs: int | None = None
     # The run's one reading of the landing folder's manifest: the steps of a run share this
     # resource object (in-process executor), so they share the reading too.
     _manifest: Manifest | None = PrivateAttr(default=None)
@@ -64,6 +65,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             max_extract_bytes=config.max_extract_bytes,
             cache_dir=str(config.cache_dir),
             target=config.target,
+            keep_runs=config.keep_runs,
         )
 
     @property
@@ -76,6 +78,7 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
             max_extract_bytes=self.max_extract_bytes or MAX_EXTRACT_BYTES,
             target=self.target,
             postgres_dsn=os.environ.get(POSTGRES_DSN_ENV) or None,
+            keep_runs=DEFAULT_KEEP_RUNS if self.keep_runs is None else self.keep_runs,
         )
         return replace(config, cache_dir=Path(self.cache_dir)) if self.cache_dir else config
 

@@ -35,6 +35,8 @@ SEED_ROWS_PER_MART = {
     "mart_verification_coverage": 9,
     # Appendix C: 13 service areas nothing adds up to, 74 upheld counts only bounded.
     "mart_unverified_numbers": 87,
+    # Brent 2022/23, the one council-period with an Appendix 1 extract (no residents given).
+    "mart_council_comparison": 1,
 }
 
 

@@ -119,6 +119,7 @@ def test_csv_equals_published_marts_row_for_row(exported) -> None:  # type: igno
     warehouse, folder, manifest = exported
     marts = [t for t in manifest["tables"] if "csv" in t["files"]]
     assert {t["name"] for t in marts} == {
+        "mart_council_comparison",
         "mart_department_scorecard",
         "mart_improvement_actions",
         "mart_outcome_matrix",

@@ -39,6 +39,7 @@ ROW_COUNTS = {
     "mart_department_scorecard": 15,
     "mart_service_uphold_rates": 75,
     "mart_service_root_causes": 232,
+    "mart_council_comparison": 1,
 }
 
 

@@ -19,6 +19,8 @@ class Table:
     attrs: dict[str, str] = field(default_factory=dict)
     # Rows to emphasise (totals), by index into `rows`.
     total_rows: set[int] = field(default_factory=set)
+    # A column whose cells are relative links (shown as the row's first cell), if any.
+    link_column: int | None = None
 
 
 @dataclass

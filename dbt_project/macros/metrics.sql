@@ -27,3 +27,8 @@
     {{ safe_divide(fault_found(), decided()) }} as fault_found_rate,
     {{ safe_divide('upheld', decided()) }} as uphold_rate
 {%- endmacro %}
+
+{% macro per_10k_residents(count, residents) -%}
+    {#- count per 10,000 residents, DOUBLE; NULL when residents is NULL (no context row) or 0. -#}
+    {{ safe_divide('(' ~ count ~ ') * 10000', residents) }}
+{%- endmacro %}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
-from complaints.config import ComplaintsConfig
+from complaints.config import DEFAULT_TICK_RETENTION_DAYS, ComplaintsConfig
 from orchestration.lib.dagster_compat import (
     EVENT_BATCH_SIZE,
     event_log_storage_yaml,
@@ -52,14 +52,26 @@ def run_monitoring_yaml() -> str:
     )
 
 
-def dagster_yaml(home: Path) -> str:
-    """The instance configuration for `home`; the event log sits where Dagster's default puts it."""
+def dagster_yaml(home: Path, tick_retention_days: int = DEFAULT_TICK_RETENTION_DAYS) -> str:
+    """The instance configuration for `home`; the event log sits where Dagster's default puts it
+    (orchestration/lib/retention.py removes old runs' files from there)."""
     runs_dir = home.resolve() / "history" / "runs"
     return (
         DAGSTER_YAML_HEADER
         + DAGSTER_YAML
         + run_monitoring_yaml()
+        + retention_yaml(tick_retention_days)
         + event_log_storage_yaml(runs_dir)
+    )
+
+
+def retention_yaml(days: int) -> str:
+    """Schedule and sensor ticks older than `days` purged by the daemon (0: kept for ever)."""
+    value = days if days > 0 else -1
+    return (
+        "retention:\n"
+        f"  schedule:\n    purge_after_days: {value}\n"
+        f"  sensor:\n    purge_after_days: {value}\n"
     )
 
 
@@ -69,7 +81,7 @@ def configure_instance(config: ComplaintsConfig) -> None:
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
     current = path.read_text() if path.exists() else None
-    wanted = dagster_yaml(home)
+    wanted = dagster_yaml(home, config.tick_retention_days)
     if current is None or (current.startswith(DAGSTER_YAML_HEADER) and current != wanted):
         path.write_text(wanted)
 

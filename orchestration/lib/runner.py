@@ -51,6 +51,7 @@ from orchestration.lib.recovery import (
     run_of_this_process,
     wait_for_warehouse,
 )
+from orchestration.lib.retention import prune_runs
 
 
 @dataclass
@@ -227,6 +228,10 @@ def _run(
     alert_on_recovery(config, recovered, "complaints run", tell)
     alert_on_run(config, instance, result.run_id, "complaints run", tell)
     summary = summarise(result, selected, folders)
+    # Old runs' event logs go, never the runs holding what the UI shows as current.
+    pruned = prune_runs(instance, config.keep_runs, defs.resolve_asset_graph().asset_check_keys)
+    if pruned.deleted:
+        tell(pruned.line())
     # Every step of this in-process run reads the manifest through the same cache.
     summary.manifest_parses = parse_count() - parses_before
     _describe_publication(summary, config, before, log_path)

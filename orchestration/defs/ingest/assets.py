@@ -14,12 +14,18 @@ from dagster import (
     asset,
 )
 
-from complaints.raw_store import WAIVER_COLUMNS
+from complaints.raw_store import WAIVER_COLUMNS, write_context_state
 from expectations.waivers import load_waivers
 from ingest.api import parse_entry
 from ingest.errors import ExtractError
-from ingest.manifest import MANIFEST_NAME, ManifestEntry, require_landing
-from ingest.raw_tables import RAW_TABLES, ExtractMeta
+from ingest.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    ManifestEntry,
+    context_fingerprint,
+    require_landing,
+)
+from ingest.raw_tables import COUNCIL_CONTEXT_TABLE, RAW_TABLES, SIDE_TABLES, ExtractMeta
 from orchestration.defs.ingest.partitions import MANIFEST_SHA256_TAG, extracts_partitions
 from orchestration.resources import WarehouseResource
 
@@ -33,6 +39,12 @@ def manifest_entries(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> list[ManifestEntry]:
     """The manifest's entries, refused when they are not the manifest the run started from."""
+    return list(started_manifest(context, warehouse).entries)
+
+
+def started_manifest(context: AssetExecutionContext, warehouse: WarehouseResource) -> Manifest:
+    """The manifest (with its council context), refused when it is not the one the run started
+    from."""
     try:
         manifest = warehouse.manifest()
     except ExtractError as exc:
@@ -45,7 +57,7 @@ def manifest_entries(
             "nothing was loaded or published from it; run again once the edit is complete",
             metadata={"manifest_sha256_at_start": started, "manifest_sha256": manifest.sha256},
         )
-    return list(manifest.entries)
+    return manifest
 
 
 @asset(
@@ -171,6 +183,37 @@ def reviewed_waivers(warehouse: WarehouseResource) -> MaterializeResult[Any]:
             "dagster/row_count": len(rows),
             "dagster/column_schema": TableSchema(
                 columns=[TableColumn(name, sql_type) for name, sql_type in WAIVER_COLUMNS]
+            ),
+        }
+    )
+
+
+@asset(
+    name=COUNCIL_CONTEXT_TABLE,
+    group_name="ingest",
+    kinds={"csv", "duckdb"},
+    description=(
+        "Residents per council and period from the CSV file the manifest names "
+        "(`council_context:`), every row checked against the manifest's extracts, loaded into "
+        "raw.council_context (emptied when the manifest names none): the denominators of "
+        "mart_council_comparison's per-resident rates."
+    ),
+    pool="build_db_writer",
+)
+def council_context(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult[Any]:
+    found = started_manifest(context, warehouse).council_context
+    with warehouse.raw_store() as store:
+        rows = store.replace_council_context(found)
+    write_context_state(warehouse.config.warehouse_dir, context_fingerprint(found))
+    columns = SIDE_TABLES[COUNCIL_CONTEXT_TABLE]
+    return MaterializeResult(
+        metadata={
+            "file": found.path if found else "none named by the manifest",
+            "dagster/row_count": rows,
+            "dagster/column_schema": TableSchema(
+                columns=[TableColumn(name, sql_type) for name, sql_type in columns]
             ),
         }
     )

@@ -44,11 +44,13 @@ from dagster import (
 )
 
 from complaints.config import DEFAULT_SENSOR_INTERVAL_SECONDS
+from complaints.raw_store import read_context_state
 from ingest.errors import ExtractError
-from ingest.manifest import ManifestEntry, read_manifest
+from ingest.manifest import ManifestEntry, context_fingerprint, read_manifest
 from orchestration.defs.ingest.partitions import EXTRACTS_PARTITION, MANIFEST_SHA256_TAG
 from orchestration.defs.jobs import rebuild_job, refresh_job
 from orchestration.lib.dagster_compat import partition_range_tags
+from orchestration.lib.retention import prune_runs
 from orchestration.resources import WarehouseResource
 
 REMOVED_TAG = "complaints/removed_extracts"
@@ -182,6 +184,10 @@ def evaluate_landing_folder(
     busy = runs_in_flight(context.instance)
     if busy:
         return SkipReason(f"run(s) {', '.join(busy)} in flight: changes wait for the next tick")
+    # Runs the daemon launched are pruned here, between runs (orchestration/lib/retention.py).
+    pruned = prune_runs(context.instance, warehouse.config.keep_runs)
+    if pruned.deleted:
+        context.log.info(pruned.line())
     try:
         held = warehouse.loaded_state()
     except duckdb.IOException as exc:
@@ -192,10 +198,24 @@ def evaluate_landing_folder(
     existing = list(context.instance.get_dynamic_partitions(EXTRACTS_PARTITION))
     plan = plan_changes(fingerprints, held, existing)
     key = run_key(plan, fingerprints, held)
-    if not (plan.pending or plan.removed or plan.changes_partitions):
-        return SkipReason("no new, changed or removed extracts")
+    # The council context file: compared with what raw.council_context was loaded from. Every
+    # run loads it, so a change with no extract to parse gets a rebuild.
+    wanted_context = context_fingerprint(manifest.council_context)
+    held_context = read_context_state(warehouse.config.warehouse_dir)
+    context_changed = wanted_context != held_context
+    if not (plan.pending or plan.removed or plan.changes_partitions or context_changed):
+        return SkipReason("no new, changed or removed extracts, and the council context is loaded")
+    if context_changed:
+        key = hashlib.sha256(f"{key}:{held_context}:{wanted_context}".encode()).hexdigest()[:24]
+    requests = requests_for(plan, key, manifest.sha256)
+    if context_changed and not requests:
+        requests = [
+            RunRequest(
+                run_key=key, job_name=rebuild_job.name, tags={MANIFEST_SHA256_TAG: manifest.sha256}
+            )
+        ]
     return SensorResult(
-        run_requests=requests_for(plan, key, manifest.sha256),
+        run_requests=requests,
         dynamic_partitions_requests=[
             *(
                 [DeleteDynamicPartitionsRequest(EXTRACTS_PARTITION, plan.delete_partitions)]
