@@ -194,7 +194,9 @@ def _scorecard_figure(
     )
     sums = [sum(r[i] for r in rows) for i in range(2, 9)]
     total, _, _, decided, upheld, partly, _ = sums
-    overall = (upheld + partly) / decided if decided else None
+    # The council's rate as dbt publishes it (mart_council_comparison), not recomputed here.
+    found = _council_rows(con, council).get(period)
+    overall = found[4] if found else None
     body = [
         [str(r[0]), r[1], *(fmt_int(v) for v in r[2:9]), fmt_int(r[6] + r[7]), fmt_rate(r[9])]
         for r in rows
@@ -483,8 +485,12 @@ def _mixed_layout_councils(con: duckdb.DuckDBPyConnection) -> list[tuple[str, st
     return mixed
 
 
+Point = tuple[str, int, int | None, int | None, float | None]
+"""(period, value, numerator, denominator, rate) of one department or of all of them."""
+
+
 def _with_changes(
-    series: dict[str, list[tuple[str, int, int | None, int | None]]], periods: list[str]
+    series: dict[str, list[Point]], periods: list[str]
 ) -> list[tuple[str, str, int, int | None, int | None, int | None, float | None, float | None]]:
     """Per department and period: (dept, period, value, change, numerator, denominator, rate,
     rate change). Change is against the previous period of the council, when the department had
@@ -492,8 +498,7 @@ def _with_changes(
     out = []
     for dept, points in series.items():
         previous: dict[str, tuple[int, float | None]] = {}
-        for period, value, num, den in sorted(points, key=lambda p: periods.index(p[0])):
-            rate = num / den if num is not None and den else None
+        for period, value, num, den, rate in sorted(points, key=lambda p: periods.index(p[0])):
             index = periods.index(period)
             before = previous.get(periods[index - 1]) if index else None
             change = value - before[0] if before else None
@@ -505,28 +510,49 @@ def _with_changes(
     return out
 
 
-def _total_series(
-    totals: dict[str, list[int]],
-) -> list[tuple[str, int, int | None, int | None]]:
-    return [(period, v[0], v[1], v[2]) for period, v in sorted(totals.items())]
+def _council_rows(
+    con: duckdb.DuckDBPyConnection, council: str
+) -> dict[str, tuple[str, int, int, int, float | None]]:
+    """Period -> (period, complaints, fault found, decided, fault-found rate) of the council, from
+    mart_council_comparison; none from a publication made before that mart existed (a rollback
+    can bring one back)."""
+    try:
+        rows = con.execute(
+            "select period, complaints, fault_found, decided, fault_found_rate "
+            "from mart_council_comparison where council = ? order by period",
+            [council],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {r[0]: (r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def _share(num: int | None, den: int | None) -> float | None:
+    """A share the marts do not publish (a sum over service areas); NULL on a zero denominator."""
+    return num / den if num is not None and den else None
+
+
+def _total_series(totals: dict[str, list[int]]) -> list[Point]:
+    return [(period, v[0], v[1], v[2], _share(v[1], v[2])) for period, v in sorted(totals.items())]
 
 
 def _outcome_change_figure(con: duckdb.DuckDBPyConnection, council: str) -> Figure:
+    # The fault-found rates are dbt's (mart_department_scorecard per department,
+    # mart_council_comparison for the council), never recomputed here.
     rows = _rows(
         con,
-        "select department, period, total, upheld + partly_upheld, decided "
+        "select department, period, total, upheld + partly_upheld, decided, fault_found_rate "
         "from mart_department_scorecard where council = ? order by department, period",
         [council],
     )
+    councils = _council_rows(con, council)
     periods = sorted({r[1] for r in rows})
-    series: dict[str, list[tuple[str, int, int | None, int | None]]] = defaultdict(list)
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for dept, period, total, found, decided in rows:
-        series[dept].append((period, total, found, decided))
-        for i, v in enumerate((total, found, decided)):
-            totals[period][i] += v
+    series: dict[str, list[Point]] = defaultdict(list)
+    for dept, period, total, found, decided, rate in rows:
+        series[dept].append((period, total, found, decided, rate))
     all_label = "All departments"
-    changes = _with_changes({all_label: _total_series(totals), **series}, periods)
+    every: list[Point] = [(r[0], r[1], r[2], r[3], r[4]) for r in councils.values()]
+    changes = _with_changes({all_label: every, **series}, periods)
     return _change_figure(
         key=_slug("change-outcomes", council),
         council=council,
@@ -560,10 +586,10 @@ def _instance_change_figure(con: duckdb.DuckDBPyConnection, council: str) -> Fig
         [council],
     )
     periods = sorted({r[1] for r in rows})
-    series: dict[str, list[tuple[str, int, int | None, int | None]]] = defaultdict(list)
+    series: dict[str, list[Point]] = defaultdict(list)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for dept, period, instances, upheld, stated in rows:
-        series[dept].append((period, instances, upheld, stated))
+        series[dept].append((period, instances, upheld, stated, _share(upheld, stated)))
         for i, v in enumerate((instances, upheld or 0, stated or 0)):
             totals[period][i] += v
     all_label = "All departments"
