@@ -4,6 +4,8 @@ pipe, cron) only the plain line per step."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import threading
@@ -28,7 +30,10 @@ class RunDisplay:
         # the pipe), and keeps telling Rich that it is one.
         self._own: TextIO | None = None
         if stream is None:
-            self._own = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+            # A stderr without a descriptor (an embedding program's, a test runner's) is
+            # written to as it is.
+            with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+                self._own = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
         self._stream = stream or self._own or sys.stderr
         self._live_wanted = self._stream.isatty() if live is None else live
         self._lock = threading.Lock()

@@ -64,8 +64,9 @@ def test_gate_block_piped_output_and_alert(published_warehouse, tmp_path: Path) 
     steps = [line for line in res.stderr.splitlines() if re.match(r"^\[ *\d+ s\] ", line)]
     said = [line.split("] ", 1)[1] for line in steps]
     assert "extracts done: 2 of 2 parsed" in said
-    assert any(re.fullmatch(r"dbt done: 44 of 44 models, (\d+) of \1 tests", s) for s in said)
-    assert any(re.fullmatch(r"gate FAILED: [0-8] of 9 suites passed", s) for s in said), said
+    assert any(re.fullmatch(r"dbt done: (\d+) of \1 models, (\d+) of \2 tests", s) for s in said)
+    gate = [re.fullmatch(r"gate FAILED: (\d+) of (\d+) suites passed", s) for s in said]
+    assert any(m and int(m[1]) < int(m[2]) for m in gate), said
     assert not any(s.startswith(("publication done", "report done")) for s in said)
     # No live line: nothing but plain lines on a pipe.
     assert "\r" not in res.stderr and "\x1b[" not in res.stderr
@@ -156,7 +157,9 @@ def test_terminal_shows_a_live_line_then_the_summary(tmp_path: Path) -> None:
     assert code == 0
     # The live line: redrawn in place (cursor control), with every stage's count.
     assert "\x1b[" in text
-    live = re.findall(r"extracts \d/2 \| dbt models (\d+)/44 \| tests \d+/\d+ \| gate \d/9", text)
+    live = re.findall(
+        r"extracts \d/2 \| dbt models (\d+)/\d+ \| tests \d+/\d+ \| gate \d+/\d+", text
+    )
     print("live model counts seen:", sorted(set(live), key=int))
     assert len(set(live)) > 2, live  # it moved while the run ran
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)

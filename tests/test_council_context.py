@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason
 
-from complaints.raw_store import read_context_state, replace_council_context
+from complaints.raw_store import read_context_state, replace_council_context, write_context_state
 from ingest.errors import ManifestError
 from ingest.manifest import context_fingerprint, read_manifest
 from tests.pipeline import copy_landing, load_raw
@@ -183,7 +183,8 @@ def test_the_sensor_requests_a_rebuild_when_only_the_context_changes(tmp_path: P
 
     manifest = read_manifest(landing)
     with duckdb.connect(str(warehouse / "build.duckdb")) as con:
-        assert replace_council_context(con, manifest.council_context, warehouse) == 2
+        assert replace_council_context(con, manifest.council_context) == 2
+        write_context_state(warehouse, context_fingerprint(manifest.council_context))
         rows = con.execute(
             "select council, period, residents, source_path, source_line "
             "from raw.council_context order by source_line"

@@ -18,6 +18,7 @@ same extracts is the reference, table for table, row for row.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -345,7 +346,7 @@ def test_cli_summary_of_a_server_run(story: Story) -> None:
     assert f"published schema marts [updated: publication {story.seed_id}" in out
     for table, rows in SEED_ROWS_PER_MART.items():
         assert f"  {table}: {rows} rows" in out
-    assert "gate (Great Expectations): 10 of 10 suites passed" in out
+    assert re.search(r"gate \(Great Expectations\): (\d+) of \1 suites passed", out), out
 
 
 def test_sensor_requests_one_run_for_new_files_and_it_publishes(story: Story) -> None:
