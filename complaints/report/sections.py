@@ -196,7 +196,8 @@ def _scorecard_figure(
     total, _, _, decided, upheld, partly, _ = sums
     # The council's rate as dbt publishes it (mart_council_comparison), not recomputed here.
     found = _council_rows(con, council).get(period)
-    overall = found[4] if found else None
+    # A publication from before mart_council_comparison existed: the departments' sums.
+    overall = found[4] if found else _share(upheld + partly, decided)
     body = [
         [str(r[0]), r[1], *(fmt_int(v) for v in r[2:9]), fmt_int(r[6] + r[7]), fmt_rate(r[9])]
         for r in rows
@@ -548,10 +549,17 @@ def _outcome_change_figure(con: duckdb.DuckDBPyConnection, council: str) -> Figu
     councils = _council_rows(con, council)
     periods = sorted({r[1] for r in rows})
     series: dict[str, list[Point]] = defaultdict(list)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for dept, period, total, found, decided, rate in rows:
         series[dept].append((period, total, found, decided, rate))
+        for i, v in enumerate((total, found, decided)):
+            totals[period][i] += v
     all_label = "All departments"
-    every: list[Point] = [(r[0], r[1], r[2], r[3], r[4]) for r in councils.values()]
+    # A publication from before mart_council_comparison existed has only the departments.
+    every: list[Point] = [
+        (r[0], r[1], r[2], r[3], r[4]) if (r := councils.get(period)) else point
+        for period, point in ((p[0], p) for p in _total_series(totals))
+    ]
     changes = _with_changes({all_label: every, **series}, periods)
     return _change_figure(
         key=_slug("change-outcomes", council),
