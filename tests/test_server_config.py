@@ -72,3 +72,4 @@ def test_unreachable_server_is_a_clear_error(tmp_path) -> None:  # type: ignore[
     )
     assert result.exit_code == 1
     assert "cannot connect to the PostgreSQL server" in result.output
+    assert "Traceback" not in result.output
