@@ -413,30 +413,8 @@ def _require_server(config: ComplaintsConfig) -> None:
 
 def _print_server_summary(s: RunSummary, published: Path | None) -> None:
     """A server run's summary: the schema `marts` and its swap, then the local copy."""
-    typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'} (PostgreSQL)")
-    typer.echo(
-        f"extracts ({len(s.extracts)}): {', '.join(s.extracts[:10])}"
-        f"{' ...' if len(s.extracts) > 10 else ''}"
-    )
-    typer.echo(
-        f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, "
-        f"{len(s.checks_warned)} warned"
-    )
-    gate_failed = [n for n, (ok, _) in s.gate_results.items() if not ok]
-    typer.echo(
-        f"gate (Great Expectations): {len(s.gate_results) - len(gate_failed)} of "
-        f"{len(s.gate_results)} suites passed"
-    )
-    for name in gate_failed:
-        typer.echo(f"  FAILED gate {name}: {s.gate_results[name][1]}")
-    for name in s.checks_failed:
-        if name not in s.gate_results:
-            typer.echo(f"  FAILED check {name}")
-    for step in s.failed_steps:
-        typer.echo(f"  FAILED step {step}")
-    if s.published_updated:
-        for table, n in s.rows_per_mart.items():
-            typer.echo(f"  {table}: {n} rows")
+    _print_outcome(s, f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'} (PostgreSQL)")
+    _print_rows(s)
     if s.publication.get("schema"):
         typer.echo(
             f"published schema marts [updated: publication {s.publication.get('publication_id')}, "
@@ -505,37 +483,8 @@ def publish(
 
 
 def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
-    typer.echo(f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'}")
-    typer.echo(
-        f"extracts {'parsed ' if partitioned else ''}({len(s.extracts)}): "
-        f"{', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}"
-    )
-    typer.echo(
-        f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, {len(s.checks_warned)} warned"
-    )
-    gate_failed = [n for n, (ok, _) in s.gate_results.items() if not ok]
-    typer.echo(
-        f"gate (Great Expectations): {len(s.gate_results) - len(gate_failed)} of "
-        f"{len(s.gate_results)} suites passed"
-    )
-    for name, (ok, description) in s.gate_results.items():
-        if not ok:
-            typer.echo(f"  FAILED gate {name}: {description}")
-    for name in s.checks_failed:
-        if name not in s.gate_results:
-            typer.echo(f"  FAILED check {name}")
-    for name, description in s.gate_warnings.items():
-        typer.echo(f"  warning gate {name}: {description}")
-    for name in s.checks_warned:
-        if name not in s.gate_warnings:
-            typer.echo(f"  warning {name}")
-    for step in s.failed_steps:
-        typer.echo(f"  FAILED step {step}")
-    _print_findings(s)
-    # Row counts only of a publication this run made: the previous one's would read as this run's.
-    if s.published_updated:
-        for table, n in s.rows_per_mart.items():
-            typer.echo(f"  {table}: {n} rows")
+    _print_outcome(s, f"run {s.run_id}: {'SUCCESS' if s.success else 'FAILED'}", partitioned)
+    _print_rows(s)
     state = "updated" if s.published_updated else "UNCHANGED (previous publication kept)"
     typer.echo(f"published file: {s.published} [{state}]")
     if s.exports:
@@ -548,6 +497,45 @@ def _print_summary(s: RunSummary, partitioned: bool, verbose: bool) -> None:
         typer.echo(
             f"dbt and Dagster log: {s.log_path}  (or --verbose; the Dagster UI keeps it too)"
         )
+
+
+def _print_outcome(s: RunSummary, title: str, partitioned: bool = False) -> None:
+    """What a run did, on either target: its extracts, its checks and the gate's suites, what
+    failed or warned, and what to do about it."""
+    typer.echo(title)
+    typer.echo(
+        f"extracts {'parsed ' if partitioned else ''}({len(s.extracts)}): "
+        f"{', '.join(s.extracts[:10])}{' ...' if len(s.extracts) > 10 else ''}"
+    )
+    typer.echo(
+        f"checks: {len(s.checks_passed)} passed, {len(s.checks_failed)} failed, "
+        f"{len(s.checks_warned)} warned"
+    )
+    gate_failed = [n for n, (ok, _) in s.gate_results.items() if not ok]
+    typer.echo(
+        f"gate (Great Expectations): {len(s.gate_results) - len(gate_failed)} of "
+        f"{len(s.gate_results)} suites passed"
+    )
+    for name in gate_failed:
+        typer.echo(f"  FAILED gate {name}: {s.gate_results[name][1]}")
+    for name in s.checks_failed:
+        if name not in s.gate_results:
+            typer.echo(f"  FAILED check {name}")
+    for name, description in s.gate_warnings.items():
+        typer.echo(f"  warning gate {name}: {description}")
+    for name in s.checks_warned:
+        if name not in s.gate_warnings:
+            typer.echo(f"  warning {name}")
+    for step in s.failed_steps:
+        typer.echo(f"  FAILED step {step}")
+    _print_findings(s)
+
+
+def _print_rows(s: RunSummary) -> None:
+    # Row counts only of a publication this run made: the previous one's would read as this run's.
+    if s.published_updated:
+        for table, n in s.rows_per_mart.items():
+            typer.echo(f"  {table}: {n} rows")
 
 
 def _print_findings(s: RunSummary) -> None:
