@@ -471,7 +471,11 @@ def publish(
         try:
             with connect(config.postgres_dsn or "") as con:
                 refresh_local_copy(con, config)
-            build_report(config.published_db, config.warehouse_dir / REPORT_NAME)
+            build_report(
+                config.published_db,
+                config.warehouse_dir / REPORT_NAME,
+                workers=config.report_workers,
+            )
         except Exception as exc:  # the rollback itself is done: say what is stale, and why
             typer.echo(
                 f"error: the local copy in {config.warehouse_dir} still shows the publication "

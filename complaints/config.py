@@ -38,6 +38,7 @@ ALERT_PASSWORD_ENV = "COMPLAINTS_ALERT_SMTP_PASSWORD"
 ALERT_STARTTLS_ENV = "COMPLAINTS_ALERT_STARTTLS"
 KEEP_RUNS_ENV = "COMPLAINTS_KEEP_RUNS"
 TICK_RETENTION_ENV = "COMPLAINTS_TICK_RETENTION_DAYS"
+REPORT_WORKERS_ENV = "COMPLAINTS_REPORT_WORKERS"
 DEFAULT_KEEP_RUNS = 5
 DEFAULT_TICK_RETENTION_DAYS = 30
 TARGETS = ("duckdb", "postgres")
@@ -190,6 +191,9 @@ class ComplaintsConfig:
     """E-mail alerts (COMPLAINTS_ALERT_*); None: no alerts."""
     freshness_hours: float = DEFAULT_FRESHNESS_HOURS
     """How old the publication may get before it is stale (`COMPLAINTS_FRESHNESS_HOURS`)."""
+    report_workers: int = 0
+    """Processes that build the report's council pages at many councils (0: one per CPU this
+    process may use; 1: none beside the run's own). `COMPLAINTS_REPORT_WORKERS`."""
 
     @classmethod
     def resolve(
@@ -216,6 +220,7 @@ class ComplaintsConfig:
             )
         keep_runs = _whole_number(env, KEEP_RUNS_ENV, DEFAULT_KEEP_RUNS)
         tick_days = _whole_number(env, TICK_RETENTION_ENV, DEFAULT_TICK_RETENTION_DAYS)
+        report_workers = _whole_number(env, REPORT_WORKERS_ENV, 0)
         chosen = target or env.get(TARGET_ENV) or "duckdb"
         if chosen not in TARGETS:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {chosen!r}")
@@ -236,6 +241,7 @@ class ComplaintsConfig:
             freshness_hours=_freshness_hours(env),
             keep_runs=keep_runs,
             tick_retention_days=tick_days,
+            report_workers=report_workers,
         )
 
     @property

@@ -202,10 +202,10 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
 
 
 def dbt_resource(target: str = "duckdb") -> DbtCliResource:
-    """dagster-dbt's resource as it comes, on the project (checkout or packaged copy) and the
-    dbt installed next to this interpreter (through its launcher: complaints/dbt_launcher.py);
-    where the build database is goes in `--vars`. On a server, the profile's `postgres` target
-    (dbt_project/profiles.yml)."""
+    """dagster-dbt's resource without its in-process adapter (DbtCliWithoutAdapter), on the
+    project (checkout or packaged copy) and the dbt installed next to this interpreter (through
+    its launcher: complaints/dbt_launcher.py); where the build database is goes in `--vars`. On
+    a server, the profile's `postgres` target (dbt_project/profiles.yml)."""
     project_dir = str(dbt_project_dir())
     return DbtCliWithoutAdapter(
         project_dir=project_dir,

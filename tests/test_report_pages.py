@@ -30,9 +30,11 @@ def paged(published_warehouse, tmp_path_factory: pytest.TempPathFactory) -> dict
     folder = tmp_path_factory.mktemp("paged")
     names = many_councils(warehouse / "marts.duckdb", folder / "marts.duckdb", COUNCILS)
     started = time.perf_counter()
-    result = build_report(folder / "marts.duckdb", folder / "report.html")
+    # Two worker processes build the pages (the default is one per CPU): the pool is always
+    # what these tests read, on any machine.
+    result = build_report(folder / "marts.duckdb", folder / "report.html", workers=2)
     seconds = time.perf_counter() - started
-    print(f"\nreport of {COUNCILS} councils built in {seconds:.0f} s")
+    print(f"\nreport of {COUNCILS} councils built in {seconds:.0f} s by two workers")
     return {"folder": folder, "names": names, "result": result}
 
 
@@ -55,6 +57,22 @@ def test_an_overview_and_one_page_per_council_each_under_1_mb(paged: dict[str, A
     assert "Council 001" in page and "Council 002" not in page
     overview = result.path.read_text(encoding="utf-8")
     assert overview.count('data-table="scorecard"') == 0
+
+
+def test_pages_from_worker_processes_are_the_pages_one_process_builds(
+    paged: dict[str, Any], tmp_path: Path
+) -> None:
+    folder, result = paged["folder"], paged["result"]
+    alone = build_report(folder / "marts.duckdb", tmp_path / "report.html", workers=1)
+    assert [p.name for p in alone.pages] == [p.name for p in result.pages]
+    differing = [
+        p.name
+        for p, q in zip(alone.pages, result.pages, strict=True)
+        if p.read_bytes() != q.read_bytes()
+    ]
+    assert differing == []
+    assert alone.path.read_bytes() == result.path.read_bytes()
+    assert alone.figures == result.figures
 
 
 def test_every_link_resolves(paged: dict[str, Any]) -> None:
@@ -128,3 +146,17 @@ def test_few_councils_keep_the_single_page(published_warehouse, tmp_path: Path) 
     assert not (tmp_path / PAGES_DIR).exists()
     html = result.path.read_text(encoding="utf-8")
     assert 'data-table="scorecard"' in html and "Councils compared" in html
+
+
+def test_workers_are_bounded_by_the_pages_and_configured_by_the_environment() -> None:
+    from complaints.config import REPORT_WORKERS_ENV, ComplaintsConfig
+    from complaints.report.build import PAGES_PER_WORKER, report_workers
+
+    assert report_workers(4, PAGES_PER_WORKER * 10) == 4
+    assert report_workers(4, PAGES_PER_WORKER * 2 + 1) == 2
+    assert report_workers(4, PAGES_PER_WORKER - 1) == 1  # a worker would not pay its start
+    assert report_workers(1, 1000) == 1
+    assert ComplaintsConfig.resolve(environ={REPORT_WORKERS_ENV: "3"}).report_workers == 3
+    assert ComplaintsConfig.resolve(environ={}).report_workers == 0
+    with pytest.raises(ValueError, match=REPORT_WORKERS_ENV):
+        ComplaintsConfig.resolve(environ={REPORT_WORKERS_ENV: "two"})

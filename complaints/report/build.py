@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
+import multiprocessing
 import os
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +26,9 @@ from complaints.sqlquery import connect_published
 
 REPORT_NAME = "report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+PAGES_PER_WORKER = 8
+"""A worker process starts in about a second (its imports and vl-convert's engine): fewer pages
+than this per worker are built faster in the run's own process."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,9 @@ class ReportResult:
     report at `path` is then their overview); none otherwise."""
 
 
-def build_report(published_db: Path, out: Path) -> ReportResult:
-    """Query the published file (read-only, no other file reachable), render, replace `out`."""
+def build_report(published_db: Path, out: Path, workers: int = 0) -> ReportResult:
+    """Query the published file (read-only, no other file reachable), render, replace `out`.
+    `workers`: processes for the council pages of a many-council report (0: one per CPU)."""
     facts: list[str] = []
     with connect_published(published_db) as con:
         publication = read_publication(con)
@@ -59,7 +66,9 @@ def build_report(published_db: Path, out: Path) -> ReportResult:
         ]
         councils = sorted({e["council"] for e in extracts})
         if len(councils) > pages.PAGES_ABOVE:
-            return _build_overview_and_pages(con, publication, extracts, councils, out)
+            return _build_overview_and_pages(
+                con, published_db, publication, extracts, councils, out, workers
+            )
         body: list[Section] = [
             sections.scorecard_section(con, facts),
             sections.service_areas_section(con, facts),
@@ -95,30 +104,21 @@ def build_report(published_db: Path, out: Path) -> ReportResult:
 
 def _build_overview_and_pages(
     con: duckdb.DuckDBPyConnection,
+    published_db: Path,
     publication: dict[str, Any],
     extracts: list[dict[str, Any]],
     councils: list[str],
     out: Path,
+    workers: int,
 ) -> ReportResult:
     """Many councils: one page per council, then the overview linking to them (pages.py)."""
     publication_id = str(publication["publication_id"])
     names = pages.page_names(councils)
     folder = f"{pages.PAGES_DIR}/{publication_id}"
     home = "../../" + out.name
-    html: dict[str, str] = {}
-    figures = 0
-    for council, name in names.items():
-        views = pages.restrict_to(con, council)
-        try:
-            council_facts: list[str] = []
-            body = pages.council_sections(con, council_facts)
-        finally:
-            pages.drop_views(con, views)
-        figures += sum(len(s.figures) for s in body)
-        own = pages.extracts_of(extracts, council)
-        html[name] = render_html(
-            publication, own, body, council_facts, describe_scope(own), home=home
-        )
+    built = _council_pages(con, published_db, publication, extracts, councils, home, workers)
+    html = {names[council]: page for council, (page, _) in zip(councils, built, strict=True)}
+    figures = sum(count for _, count in built)
     facts: list[str] = []
     status = pages.council_status(con, names)
     body = pages.overview_sections(con, facts, status, folder)
@@ -144,6 +144,71 @@ def _build_overview_and_pages(
         size=out.stat().st_size,
         pages=tuple(written / name for name in names.values()),
     )
+
+
+def council_page(
+    con: duckdb.DuckDBPyConnection,
+    publication: dict[str, Any],
+    extracts: list[dict[str, Any]],
+    council: str,
+    home: str,
+) -> tuple[str, int]:
+    """One council's page (its HTML and how many figures it holds)."""
+    views = pages.restrict_to(con, council)
+    try:
+        facts: list[str] = []
+        body = pages.council_sections(con, facts)
+    finally:
+        pages.drop_views(con, views)
+    own = pages.extracts_of(extracts, council)
+    html = render_html(publication, own, body, facts, describe_scope(own), home=home)
+    return html, sum(len(s.figures) for s in body)
+
+
+def _pages_of(
+    published_db: Path,
+    publication: dict[str, Any],
+    extracts: list[dict[str, Any]],
+    home: str,
+    councils: list[str],
+) -> list[tuple[str, int]]:
+    """A worker's share of the pages, on a read-only connection of its own."""
+    with connect_published(published_db) as con:
+        return [council_page(con, publication, extracts, c, home) for c in councils]
+
+
+def report_workers(requested: int, pages_count: int) -> int:
+    """Processes for `pages_count` pages: `requested` (0: the CPUs this process may use), at
+    most one per PAGES_PER_WORKER pages."""
+    available = requested or len(os.sched_getaffinity(0))
+    return max(1, min(available, pages_count // PAGES_PER_WORKER))
+
+
+def _council_pages(
+    con: duckdb.DuckDBPyConnection,
+    published_db: Path,
+    publication: dict[str, Any],
+    extracts: list[dict[str, Any]],
+    councils: list[str],
+    home: str,
+    requested: int,
+) -> list[tuple[str, int]]:
+    """Every council's page, in the order of `councils`.
+
+    Rendering a chart holds a process (vl-convert runs one chart at a time), and at hundreds of
+    councils the charts are most of a run: the pages are shared out among processes. A page is
+    a function of the published file alone, so it is the same whichever process builds it.
+    Workers are spawned, not forked: the run's process holds threads and open databases."""
+    workers = report_workers(requested, len(councils))
+    if workers == 1:
+        return [council_page(con, publication, extracts, c, home) for c in councils]
+    # Several shares per worker, so one slow share does not leave the other workers idle.
+    size = -(-len(councils) // (workers * 4))
+    shares = [councils[i : i + size] for i in range(0, len(councils), size)]
+    build = functools.partial(_pages_of, published_db, publication, extracts, home)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return [page for share in pool.map(build, shares) for page in share]
 
 
 def describe_scope(extracts: list[dict[str, Any]]) -> str:

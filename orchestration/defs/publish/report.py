@@ -27,7 +27,7 @@ def analysts_report(
 ) -> MaterializeResult[Any]:
     published = warehouse.published_db
     out = Path(published).parent / REPORT_NAME
-    result = build_report(published, out)
+    result = build_report(published, out, workers=warehouse.config.report_workers)
     context.log.info(f"report for publication {result.publication_id}: {out}")
     return MaterializeResult(
         metadata={
