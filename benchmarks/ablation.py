@@ -99,19 +99,6 @@ CONSTRUCTS: tuple[Construct, ...] = (
         ),
     ),
     Construct(
-        "dbt_without_adapter",
-        "orchestration/lib/dagster_compat.py (DbtCliWithoutAdapter)",
-        "dagster-dbt's in-process dbt adapter (imports, profile, plugin) not set up before dbt runs",
-        "cpu",
-        (
-            Edit(
-                "orchestration/resources.py",
-                "    return DbtCliWithoutAdapter(\n",
-                "    return DbtCliResource(\n",
-            ),
-        ),
-    ),
-    Construct(
         "saved_parse",
         "complaints/dbt_paths.py (prepare_dbt, dbt run in the warehouse folder)",
         "dbt reuses the prepared parse (partial parsing) instead of parsing the project",
@@ -120,6 +107,12 @@ CONSTRUCTS: tuple[Construct, ...] = (
     ),
 )
 REMOVED: tuple[Construct, ...] = (
+    Construct(
+        "dbt_without_adapter",
+        "orchestration/lib/dagster_compat.py (DbtCliWithoutAdapter)",
+        "dagster-dbt's in-process dbt adapter (imports, profile, plugin) not set up before dbt runs",
+        "cpu",
+    ),
     Construct(
         "dbt_cli_thread",
         "orchestration/defs/transform/assets.py",

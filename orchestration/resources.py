@@ -32,7 +32,6 @@ from expectations.postgres import postgres_target
 from expectations.runner import GateTarget, duckdb_target
 from ingest.manifest import MAX_EXTRACT_BYTES, Manifest, read_manifest
 from orchestration.lib.alerting import alert_on_recovery
-from orchestration.lib.dagster_compat import DbtCliWithoutAdapter
 from orchestration.lib.recovery import process_tags, recover_dead_runs
 
 
@@ -202,12 +201,12 @@ class WarehouseResource(ConfigurableResource["WarehouseResource"]):
 
 
 def dbt_resource(target: str = "duckdb") -> DbtCliResource:
-    """dagster-dbt's resource without its in-process adapter (DbtCliWithoutAdapter), on the
-    project (checkout or packaged copy) and the dbt installed next to this interpreter (through
-    its launcher: complaints/dbt_launcher.py); where the build database is goes in `--vars`. On
-    a server, the profile's `postgres` target (dbt_project/profiles.yml)."""
+    """dagster-dbt's resource as it comes, on the project (checkout or packaged copy) and the
+    dbt installed next to this interpreter (through its launcher: complaints/dbt_launcher.py);
+    where the build database is goes in `--vars`. On a server, the profile's `postgres` target
+    (dbt_project/profiles.yml)."""
     project_dir = str(dbt_project_dir())
-    return DbtCliWithoutAdapter(
+    return DbtCliResource(
         project_dir=project_dir,
         profiles_dir=project_dir,
         dbt_executable=dbt_launcher(),

@@ -35,7 +35,6 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-from dagster_dbt import DbtCliResource
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
@@ -290,15 +289,3 @@ def end_process_stuck_in_a_pool_wait(exit_code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(exit_code)
-
-
-class DbtCliWithoutAdapter(DbtCliResource):
-    """dagster-dbt's dbt resource without the dbt adapter it sets up in this process before each
-    invocation (dbt's imports, the profile, the adapter plugin: several seconds of a run, before
-    dbt itself starts). dagster-dbt uses that adapter only for `fetch_row_counts()` and
-    `fetch_column_metadata()`, which this project does not call: the catalogue is read after the
-    build (complaints/catalogue.py), and the step waits for dbt to exit before reading it.
-    Overrides a private method of dagster-dbt, hence here."""
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        return None
