@@ -167,3 +167,17 @@ def test_terminal_shows_a_live_line_then_the_summary(tmp_path: Path) -> None:
     assert f"report: {warehouse / 'report.html'}\r\n" in plain
     assert f"exports (Parquet, CSV): {warehouse / 'exports'}/" in plain
     assert f"published file: {warehouse / 'marts.duckdb'} [updated]" in plain
+
+
+def test_the_dbt_line_calls_warnings_warned_and_only_blocking_failures_failed() -> None:
+    from orchestration.lib.progress import Progress, Totals, step_line
+
+    totals = Totals(extracts=1, models=frozenset(), tests=105, suites=10)
+    warned = Progress(totals, tests=105, tests_warned=2)
+    line = step_line(warned, "complaints_dbt_models", "done", {})
+    assert line.endswith("dbt done: 0 of 0 models, 105 of 105 tests (2 warned)"), line
+    both = Progress(totals, tests=105, tests_failed=1, tests_warned=2)
+    line = step_line(both, "complaints_dbt_models", "FAILED", {})
+    assert line.endswith("(1 failed, 2 warned)"), line
+    clean = step_line(Progress(totals, tests=105), "complaints_dbt_models", "done", {})
+    assert clean.endswith("105 of 105 tests"), clean

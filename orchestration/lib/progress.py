@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance, Definitions
+from dagster import AssetCheckSeverity, AssetKey, DagsterEventType, DagsterInstance, Definitions
 
 from orchestration.defs.ingest.assets import PARSED_PREFIX
 
@@ -54,6 +54,8 @@ class Progress:
     models: int = 0
     tests: int = 0
     tests_failed: int = 0
+    tests_warned: int = 0
+    """Warning-severity tests that did not pass: they never block, so never called failed."""
     suites: int = 0
     suites_failed: int = 0
     # While dbt runs, its own log says what finished (the dbt step hands its events to Dagster
@@ -106,9 +108,17 @@ def step_line(progress: Progress, step: str, outcome: str, where: dict[str, str]
     if name == "extracts":
         detail = f": {progress.parsed} of {t.extracts} parsed"
     elif name == "dbt":
+        flagged = [
+            f"{count} {word}"
+            for count, word in (
+                (progress.tests_failed, "failed"),
+                (progress.tests_warned, "warned"),
+            )
+            if count
+        ]
         detail = (
             f": {progress.models} of {len(t.models)} models, {progress.tests} of {t.tests} tests"
-            + (f" ({progress.tests_failed} failed)" if progress.tests_failed else "")
+            + (f" ({', '.join(flagged)})" if flagged else "")
         )
     elif name == "gate":
         detail = f": {progress.suites - progress.suites_failed} of {t.suites} suites passed"
@@ -226,7 +236,10 @@ class ProgressWatcher:
                 p.suites_failed += 0 if check.passed else 1
             elif check.asset_key in p.totals.models and _is_dbt_test(check.check_name):
                 p.tests += 1
-                p.tests_failed += 0 if check.passed else 1
+                if not check.passed and check.severity == AssetCheckSeverity.WARN:
+                    p.tests_warned += 1
+                elif not check.passed:
+                    p.tests_failed += 1
             self._on_change(p, None)
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
             outcome = "done" if kind == DagsterEventType.STEP_SUCCESS else "FAILED"
