@@ -35,7 +35,17 @@ def enlarge(kind: str, data: bytes, target_bytes: int) -> bytes:
         first = next(i for i, ln in enumerate(lines) if re.search(r"\(\d+ instances\)\s*$", ln))
         head, body, tail = lines[:first], lines[first:], []
     times = max(1, target_bytes // len(data))
-    return "\n".join(head + body * times + tail).encode("utf-8")
+    copies = [body] + [_renamed(kind, body, n) for n in range(2, times + 1)]
+    return "\n".join(head + [ln for copy in copies for ln in copy] + tail).encode("utf-8")
+
+
+def _renamed(kind: str, body: list[str], n: int) -> list[str]:
+    """The n-th copy of `body` with its service areas renamed (`Repairs` -> `Repairs 2`): the
+    parsers refuse a service area listed twice under one department, as the warehouse names
+    each once."""
+    if kind == "outcome_matrix":
+        return body
+    return [re.sub(r"^(\S.*?)(\s*\(\d+ instances\)\s*)$", rf"\g<1> {n}\g<2>", ln) for ln in body]
 
 
 def measure(kind: str, data: bytes, min_seconds: float = 1.0) -> tuple[float, int, int]:
