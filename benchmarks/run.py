@@ -23,6 +23,7 @@ Other processes share the machine (2 cores): each phase records the CPU they use
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import math
@@ -36,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -706,7 +709,7 @@ def render(r: Report) -> str:
     )
     add("")
     add(
-        "Noise: another engineer's tests shared this 2-core machine. Each timed phase below "
+        "Noise: the machine may be shared. Each timed phase below "
         "reports the CPU other processes used meanwhile (foreign cores: 1.0 = one core busy "
         "elsewhere the whole time); dbt runs `threads: 1` and the parser one core, so one foreign "
         "core mostly costs contention, two cost time directly."
@@ -875,6 +878,7 @@ def render(r: Report) -> str:
         "dbt build (in Dagster)",
         "gate (GX)",
         "publish",
+        "report",
         "registry + waivers",
     ]
     add(
@@ -999,6 +1003,26 @@ def write_markdown(path: Path, body: str, begin: str = BEGIN, end: str = END) ->
     path.write_text(text, encoding="utf-8")
 
 
+def _from_jsonable(kind: Any, data: Any) -> Any:
+    """The inverse of _jsonable for the Report's types (dataclasses, lists, tuples, optionals)."""
+    if data is None:
+        return None
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        hints = typing.get_type_hints(kind)
+        names = {f.name for f in dataclasses.fields(kind)}
+        return kind(**{k: _from_jsonable(hints[k], v) for k, v in data.items() if k in names})
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _from_jsonable(inner[0], data) if len(inner) == 1 else data
+    if origin is list:
+        return [_from_jsonable(args[0], v) for v in data]
+    if origin is tuple:
+        items = args if len(args) != 2 or args[1] is not Ellipsis else (args[0],) * len(data)
+        return tuple(_from_jsonable(a, v) for a, v in zip(items, data, strict=False))
+    return data
+
+
 def _jsonable(obj: Any) -> Any:
     if hasattr(obj, "__dataclass_fields__"):
         return {k: _jsonable(v) for k, v in asdict(obj).items()}
@@ -1020,6 +1044,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--query-reps", type=int, default=30)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     ap.add_argument("--json", type=Path, default=None, help="also write every figure as JSON")
+    ap.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        help="only write the tables again from the --json of an earlier run (no measurement)",
+    )
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--skip-seed", action="store_true", help="skip the bundled-extracts run")
@@ -1060,6 +1090,11 @@ def main(argv: list[str] | None = None) -> int:
         return ablate_main(args)
     if args.national:
         return national_main(args)
+    if args.render is not None:
+        earlier = _from_jsonable(Report, json.loads(args.render.read_text(encoding="utf-8")))
+        write_markdown(args.out, render(earlier))
+        print(f"wrote {args.out} from {args.render}")
+        return 0
     sizes = sorted({int(s) for s in (QUICK_SIZES if args.quick else args.sizes).split(",")})
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="complaints-bench-"))
