@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from complaints.report import build_report
+from complaints.report.chart_cache import CACHE_DIR
 
 pytestmark = pytest.mark.integration
 
@@ -332,7 +333,13 @@ def test_built_from_the_published_file_alone(published_warehouse, tmp_path: Path
     _, warehouse, _ = published_warehouse
     shutil.copy(warehouse / "marts.duckdb", tmp_path / "marts.duckdb")
     result = build_report(tmp_path / "marts.duckdb", tmp_path / "report.html")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["marts.duckdb", "report.html"]
+    # Beside the report, only the charts it drew, kept for the next report (chart_cache.py).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        CACHE_DIR,
+        "marts.duckdb",
+        "report.html",
+    ]
+    assert {p.suffix for p in (tmp_path / CACHE_DIR).glob("*/*")} == {".svg"}
     assert result.path.read_bytes() == (warehouse / "report.html").read_bytes()
 
 

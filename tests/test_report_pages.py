@@ -160,3 +160,36 @@ def test_workers_are_bounded_by_the_pages_and_configured_by_the_environment() ->
     assert ComplaintsConfig.resolve(environ={}).report_workers == 0
     with pytest.raises(ValueError, match=REPORT_WORKERS_ENV):
         ComplaintsConfig.resolve(environ={REPORT_WORKERS_ENV: "two"})
+
+
+def test_a_rebuild_reuses_only_the_charts_whose_data_did_not_change(
+    published_warehouse,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from complaints.report.chart_cache import CACHE_DIR
+
+    _, warehouse, _ = published_warehouse
+    many_councils(warehouse / "marts.duckdb", tmp_path / "marts.duckdb", PAGES_ABOVE + 2)
+    cold = build_report(tmp_path / "marts.duckdb", tmp_path / "report.html", workers=1)
+    before = {p.name: p.read_bytes() for p in cold.pages}
+    entries = sorted((tmp_path / CACHE_DIR).glob("*/*.svg"))
+    assert cold.charts_reused == 0 and cold.charts_rendered == len(entries) > 0
+
+    warm = build_report(tmp_path / "marts.duckdb", tmp_path / "report.html", workers=1)
+    assert (warm.charts_rendered, warm.charts_reused) == (0, cold.charts_rendered)
+    assert {p.name: p.read_bytes() for p in warm.pages} == before
+
+    # One council's scorecard changes: its charts are drawn again, every other page is the same
+    # byte for byte, and the cache keeps only what the latest report uses.
+    with duckdb.connect(str(tmp_path / "marts.duckdb")) as con:
+        con.execute(
+            "update mart_department_scorecard set total = total + 1 "
+            "where council = 'Council 003'"
+        )
+    changed = build_report(tmp_path / "marts.duckdb", tmp_path / "report.html", workers=1)
+    after = {p.name: p.read_bytes() for p in changed.pages}
+    assert 0 < changed.charts_rendered < cold.charts_rendered
+    differing = sorted(name for name in before if before[name] != after[name])
+    assert differing == [next(p.name for p in changed.pages if "003" in p.name)]
+    assert len(sorted((tmp_path / CACHE_DIR).glob("*/*.svg"))) == len(entries)
+    assert not set(entries) <= set((tmp_path / CACHE_DIR).glob("*/*.svg"))

@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import uuid
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ import jinja2
 
 from complaints.exports import fsync_path
 from complaints.publication import read_publication
-from complaints.report import pages, sections
+from complaints.report import charts, pages, sections
+from complaints.report.chart_cache import CACHE_DIR, ChartCache, build_started, prune
 from complaints.report.charts import svg_to_png
 from complaints.report.comparison import comparison_section
 from complaints.report.model import Section
@@ -42,11 +43,25 @@ class ReportResult:
     pages: tuple[Path, ...] = ()
     """One page per council when the publication holds more than PAGES_ABOVE councils (the
     report at `path` is then their overview); none otherwise."""
+    charts_rendered: int = 0
+    charts_reused: int = 0
+    """Charts drawn for this report, and charts the last report had already drawn."""
 
 
 def build_report(published_db: Path, out: Path, workers: int = 0) -> ReportResult:
     """Query the published file (read-only, no other file reachable), render, replace `out`.
-    `workers`: processes for the council pages of a many-council report (0: one per CPU)."""
+    `workers`: processes for the council pages of a many-council report (0: one per CPU).
+    Charts already rendered for an earlier report are reused (chart_cache.py, beside `out`)."""
+    cache_dir = out.parent / CACHE_DIR
+    started = build_started(cache_dir)
+    cache = ChartCache(cache_dir)
+    with charts.cached(cache):
+        result = _build(published_db, out, workers)
+    prune(cache_dir, started)
+    return replace(result, charts_rendered=cache.misses, charts_reused=cache.hits)
+
+
+def _build(published_db: Path, out: Path, workers: int) -> ReportResult:
     facts: list[str] = []
     with connect_published(published_db) as con:
         publication = read_publication(con)
@@ -170,11 +185,15 @@ def _pages_of(
     publication: dict[str, Any],
     extracts: list[dict[str, Any]],
     home: str,
+    cache_dir: Path | None,
     councils: list[str],
-) -> list[tuple[str, int]]:
-    """A worker's share of the pages, on a read-only connection of its own."""
-    with connect_published(published_db) as con:
-        return [council_page(con, publication, extracts, c, home) for c in councils]
+) -> tuple[list[tuple[str, int]], int, int]:
+    """A worker's share of the pages, on a read-only connection of its own; with the charts it
+    reused and rendered."""
+    cache = ChartCache(cache_dir) if cache_dir is not None else None
+    with connect_published(published_db) as con, charts.cached(cache):
+        built = [council_page(con, publication, extracts, c, home) for c in councils]
+    return built, (cache.hits if cache else 0), (cache.misses if cache else 0)
 
 
 def report_workers(requested: int, pages_count: int) -> int:
@@ -205,10 +224,16 @@ def _council_pages(
     # Several shares per worker, so one slow share does not leave the other workers idle.
     size = -(-len(councils) // (workers * 4))
     shares = [councils[i : i + size] for i in range(0, len(councils), size)]
-    build = functools.partial(_pages_of, published_db, publication, extracts, home)
+    cache = charts.current_cache()
+    folder = cache.folder if cache is not None else None
+    build = functools.partial(_pages_of, published_db, publication, extracts, home, folder)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return [page for share in pool.map(build, shares) for page in share]
+        done = list(pool.map(build, shares))
+    if cache is not None:
+        cache.hits += sum(hits for _, hits, _ in done)
+        cache.misses += sum(misses for _, _, misses in done)
+    return [page for built, _, _ in done for page in built]
 
 
 def describe_scope(extracts: list[dict[str, Any]]) -> str:

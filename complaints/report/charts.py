@@ -3,18 +3,46 @@ Dagster UI preview. No browser, no network, no JavaScript in the report."""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import metadata
 
 import altair as alt
 import pandas as pd
 import vl_convert as vlc
+
+from complaints.report.chart_cache import ChartCache, chart_key
 
 WIDTH = 300
 ROW_HEIGHT = 18
 STATUS_COLOURS = {"ok": "#4c78a8", "waived": "#f2a541", "failed": "#d62728"}
 BAR = "#4c78a8"
 RATE_BAR = "#72b7b2"
+
+
+_cache: ChartCache | None = None
+
+
+@contextmanager
+def cached(cache: ChartCache | None) -> Iterator[None]:
+    """Charts rendered meanwhile are read from and written to `cache` (None: always rendered)."""
+    global _cache
+    previous, _cache = _cache, cache
+    try:
+        yield
+    finally:
+        _cache = previous
+
+
+def current_cache() -> ChartCache | None:
+    return _cache
+
+
+@functools.cache
+def _versions() -> str:
+    return f"altair {alt.SCHEMA_VERSION}; vl-convert {metadata.version('vl-convert-python')}"
 
 
 def _vl_version() -> str | None:
@@ -33,6 +61,16 @@ def to_svg(chart: alt.TopLevelMixin, prefix: str) -> str:
     top-level title is left out: the report's figure caption carries it."""
     spec = _spec(chart)
     spec.pop("title", None)
+    key = chart_key(spec, prefix, _versions()) if _cache is not None else ""
+    if _cache is not None and (hit := _cache.get(key)) is not None:
+        return hit
+    svg = _render(spec, prefix)
+    if _cache is not None:
+        _cache.put(key, svg)
+    return svg
+
+
+def _render(spec: dict[str, object], prefix: str) -> str:
     svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version())
     # Vega numbers clip paths with a counter global to the process: renumber them per chart so
     # the same published file always gives the same report.

@@ -364,7 +364,10 @@ def _root_cause_figure(
     rows = _rows(
         con,
         "select department, root_cause_category, sum(instances)::bigint "
-        "from mart_service_root_causes where council = ? and period = ? group by all",
+        # Ordered: the chart's data (and so the report's bytes) must not depend on how DuckDB
+        # happened to group.
+        "from mart_service_root_causes where council = ? and period = ? group by all "
+        "order by department, root_cause_category",
         [council, period],
     )
     by_dept: dict[str, int] = defaultdict(int)

@@ -35,6 +35,8 @@ def analysts_report(
             "url": MetadataValue.url(out.as_uri()),
             "publication_id": result.publication_id,
             "figures": result.figures,
+            "charts_rendered": result.charts_rendered,
+            "charts_reused": result.charts_reused,
             "bytes": result.size,
             "preview": MetadataValue.md(result.summary_markdown),
         }
