@@ -183,8 +183,7 @@ def test_a_rebuild_reuses_only_the_charts_whose_data_did_not_change(
     # byte for byte, and the cache keeps only what the latest report uses.
     with duckdb.connect(str(tmp_path / "marts.duckdb")) as con:
         con.execute(
-            "update mart_department_scorecard set total = total + 1 "
-            "where council = 'Council 003'"
+            "update mart_department_scorecard set total = total + 1 where council = 'Council 003'"
         )
     changed = build_report(tmp_path / "marts.duckdb", tmp_path / "report.html", workers=1)
     after = {p.name: p.read_bytes() for p in changed.pages}
