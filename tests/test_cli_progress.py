@@ -181,3 +181,6 @@ def test_the_dbt_line_calls_warnings_warned_and_only_blocking_failures_failed() 
     assert line.endswith("(1 failed, 2 warned)"), line
     clean = step_line(Progress(totals, tests=105), "complaints_dbt_models", "done", {})
     assert clean.endswith("105 of 105 tests"), clean
+    waivers = Progress(totals, waivers_check="passed")
+    line = step_line(waivers, "recon_waivers_waivers_not_stale", "done", {})
+    assert line.endswith("waivers check done: passed"), line

@@ -61,6 +61,10 @@ def test_a_blocked_run_says_what_to_do(tmp_path: Path) -> None:
     # The stale waivers: a warning, never FAILED, and what to do about them.
     assert re.search(r"warning gate \S+:waivers_not_stale", out), out
     assert not re.search(r"FAILED gate \S+:waivers_not_stale", out), out
+    # The step line says so too, as the gate's last suite (the summary counts it with the gate).
+    assert re.search(
+        r"\] waivers check done: warning \(0 waiver\(s\) applied, \d+ stale", result.stderr
+    )
     assert "stale waivers (" in out and "remove them from the waiver file" in out
 
     # The 'Unknown' sections: counted, with check's own snippet, line for line.

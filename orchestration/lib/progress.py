@@ -58,6 +58,9 @@ class Progress:
     """Warning-severity tests that did not pass: they never block, so never called failed."""
     suites: int = 0
     suites_failed: int = 0
+    waivers_check: str = ""
+    """The waivers check's outcome once evaluated (the gate's last suite, a step of its own):
+    `passed`, or `warning` or `failed` with its description."""
     # While dbt runs, its own log says what finished (the dbt step hands its events to Dagster
     # only once dbt has exited): the live counts until Dagster's arrive.
     dbt_log_models: int = 0
@@ -122,6 +125,8 @@ def step_line(progress: Progress, step: str, outcome: str, where: dict[str, str]
         )
     elif name == "gate":
         detail = f": {progress.suites - progress.suites_failed} of {t.suites} suites passed"
+    elif name == "waivers check" and progress.waivers_check:
+        detail = f": {progress.waivers_check}"
     elif name in ("publication", "report") and outcome == "done":
         detail = f": {where.get(name, '')}"
     return f"[{progress.elapsed:4.0f} s] {name} {outcome}{detail}"
@@ -234,6 +239,13 @@ class ProgressWatcher:
             if check.check_name.startswith("gx_"):
                 p.suites += 1
                 p.suites_failed += 0 if check.passed else 1
+            elif check.check_name == WAIVERS_CHECK:
+                p.waivers_check = (
+                    "passed"
+                    if check.passed
+                    else f"{'warning' if check.severity == AssetCheckSeverity.WARN else 'failed'}"
+                    f" ({check.description or 'no description'})"
+                )
             elif check.asset_key in p.totals.models and _is_dbt_test(check.check_name):
                 p.tests += 1
                 if not check.passed and check.severity == AssetCheckSeverity.WARN:
