@@ -130,8 +130,8 @@ def _build_overview_and_pages(
     publication_id = str(publication["publication_id"])
     names = pages.page_names(councils)
     folder = f"{pages.PAGES_DIR}/{publication_id}"
-    home = "../../" + out.name
-    built = _council_pages(con, published_db, publication, extracts, councils, home, workers)
+    source = PageSource(published_db, publication, extracts, home="../../" + out.name)
+    built = _council_pages(con, source, councils, workers)
     html = {names[council]: page for council, (page, _) in zip(councils, built, strict=True)}
     figures = sum(count for _, count in built)
     facts: list[str] = []
@@ -161,12 +161,19 @@ def _build_overview_and_pages(
     )
 
 
+@dataclass(frozen=True)
+class PageSource:
+    """What every council's page is built from, in whichever process builds it."""
+
+    published_db: Path
+    publication: dict[str, Any]
+    extracts: list[dict[str, Any]]
+    home: str
+    """The overview's address, relative to a page."""
+
+
 def council_page(
-    con: duckdb.DuckDBPyConnection,
-    publication: dict[str, Any],
-    extracts: list[dict[str, Any]],
-    council: str,
-    home: str,
+    con: duckdb.DuckDBPyConnection, source: PageSource, council: str
 ) -> tuple[str, int]:
     """One council's page (its HTML and how many figures it holds)."""
     views = pages.restrict_to(con, council)
@@ -175,24 +182,19 @@ def council_page(
         body = pages.council_sections(con, facts)
     finally:
         pages.drop_views(con, views)
-    own = pages.extracts_of(extracts, council)
-    html = render_html(publication, own, body, facts, describe_scope(own), home=home)
+    own = pages.extracts_of(source.extracts, council)
+    html = render_html(source.publication, own, body, facts, describe_scope(own), home=source.home)
     return html, sum(len(s.figures) for s in body)
 
 
 def _pages_of(
-    published_db: Path,
-    publication: dict[str, Any],
-    extracts: list[dict[str, Any]],
-    home: str,
-    cache_dir: Path | None,
-    councils: list[str],
+    source: PageSource, cache_dir: Path | None, councils: list[str]
 ) -> tuple[list[tuple[str, int]], int, int]:
     """A worker's share of the pages, on a read-only connection of its own; with the charts it
     reused and rendered."""
     cache = ChartCache(cache_dir) if cache_dir is not None else None
-    with connect_published(published_db) as con, charts.cached(cache):
-        built = [council_page(con, publication, extracts, c, home) for c in councils]
+    with connect_published(source.published_db) as con, charts.cached(cache):
+        built = [council_page(con, source, c) for c in councils]
     return built, (cache.hits if cache else 0), (cache.misses if cache else 0)
 
 
@@ -204,13 +206,7 @@ def report_workers(requested: int, pages_count: int) -> int:
 
 
 def _council_pages(
-    con: duckdb.DuckDBPyConnection,
-    published_db: Path,
-    publication: dict[str, Any],
-    extracts: list[dict[str, Any]],
-    councils: list[str],
-    home: str,
-    requested: int,
+    con: duckdb.DuckDBPyConnection, source: PageSource, councils: list[str], requested: int
 ) -> list[tuple[str, int]]:
     """Every council's page, in the order of `councils`.
 
@@ -220,13 +216,13 @@ def _council_pages(
     Workers are spawned, not forked: the run's process holds threads and open databases."""
     workers = report_workers(requested, len(councils))
     if workers == 1:
-        return [council_page(con, publication, extracts, c, home) for c in councils]
+        return [council_page(con, source, c) for c in councils]
     # Several shares per worker, so one slow share does not leave the other workers idle.
     size = -(-len(councils) // (workers * 4))
     shares = [councils[i : i + size] for i in range(0, len(councils), size)]
     cache = charts.current_cache()
     folder = cache.folder if cache is not None else None
-    build = functools.partial(_pages_of, published_db, publication, extracts, home, folder)
+    build = functools.partial(_pages_of, source, folder)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         done = list(pool.map(build, shares))

@@ -61,11 +61,12 @@ def to_svg(chart: alt.TopLevelMixin, prefix: str) -> str:
     top-level title is left out: the report's figure caption carries it."""
     spec = _spec(chart)
     spec.pop("title", None)
-    key = chart_key(spec, prefix, _versions()) if _cache is not None else ""
-    if _cache is not None and (hit := _cache.get(key)) is not None:
-        return hit
-    svg = _render(spec, prefix)
-    if _cache is not None:
+    if _cache is None:
+        return _render(spec, prefix)
+    key = chart_key(spec, prefix, _versions())
+    svg = _cache.get(key)
+    if svg is None:
+        svg = _render(spec, prefix)
         _cache.put(key, svg)
     return svg
 

@@ -11,7 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster import AssetCheckSeverity, AssetKey, DagsterEventType, DagsterInstance, Definitions
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSeverity,
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+)
 
 from orchestration.defs.ingest.assets import PARSED_PREFIX
 
@@ -101,6 +108,14 @@ STAGES = {
     "published_marts": "publication",
     "analysts_report": "report",
 }
+
+
+def _outcome(check: AssetCheckEvaluation) -> str:
+    """`passed`, or `warning`/`failed` (by the check's severity) with its description."""
+    if check.passed:
+        return "passed"
+    kind = "warning" if check.severity == AssetCheckSeverity.WARN else "failed"
+    return f"{kind} ({check.description or 'no description'})"
 
 
 def step_line(progress: Progress, step: str, outcome: str, where: dict[str, str]) -> str:
@@ -240,12 +255,7 @@ class ProgressWatcher:
                 p.suites += 1
                 p.suites_failed += 0 if check.passed else 1
             elif check.check_name == WAIVERS_CHECK:
-                p.waivers_check = (
-                    "passed"
-                    if check.passed
-                    else f"{'warning' if check.severity == AssetCheckSeverity.WARN else 'failed'}"
-                    f" ({check.description or 'no description'})"
-                )
+                p.waivers_check = _outcome(check)
             elif check.asset_key in p.totals.models and _is_dbt_test(check.check_name):
                 p.tests += 1
                 if not check.passed and check.severity == AssetCheckSeverity.WARN:
